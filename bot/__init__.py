@@ -1,0 +1,1 @@
+"""The Telegram front end. It speaks only Telegram and calls the services in `retrieval`."""

@@ -1,0 +1,192 @@
+"""`briefbot`: the console front end. It parses arguments, calls the KnowledgeBase, prints.
+
+Exit codes: 0 ok, 1 the work failed (a bad source, an unanswerable input), 2 bad usage or
+settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from config import Settings, SettingsError, load_settings
+from retrieval.answer import Answer
+from retrieval.errors import BriefbotError, QuestionError
+from retrieval.evaluation import evaluate, load_questions
+from retrieval.ingest import IngestReport
+from retrieval.service import KnowledgeBase
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _print_report(report: IngestReport, out: TextIO) -> None:
+    if not report.changed:
+        print(f"Index v{report.version} is up to date: {report.documents} documents, "
+              f"{report.chunks} chunks ({report.seconds:.2f} s).", file=out)
+        return
+    print(
+        f"Indexed v{report.version}: {report.documents} documents, {report.chunks} chunks "
+        f"in {report.seconds:.2f} s.\n"
+        f"  documents: {report.documents_added} added, {report.documents_updated} updated, "
+        f"{report.documents_removed} removed\n"
+        f"  chunks:    {report.chunks_added} added, {report.chunks_removed} removed "
+        f"({report.texts_embedded} texts embedded, the rest from the cache)",
+        file=out,
+    )
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer and its numbered sources, readable in a terminal."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for citation in answer.citations:
+            where = " \u2014 ".join(part for part in (citation.title, citation.section) if part)
+            dated = f" ({citation.date})" if citation.date else ""
+            lines.append(f"  [{citation.n}] {where}{dated}, {citation.document}")
+            lines.append(f"      \u201c{citation.quote}\u201d")
+    return "\n".join(lines)
+
+
+def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    _print_report(kb.ingest(), out)
+    return EXIT_OK
+
+
+def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    kb.ensure_index()
+    status = EXIT_OK
+    for question in args.questions:
+        try:
+            answer = kb.ask(question, args.k)
+        except QuestionError as error:
+            status = EXIT_FAILED
+            if args.json:
+                print(json.dumps({"question": question[:200], "error": str(error)}), file=out)
+            else:
+                print(f"error: {error}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), file=out)
+        else:
+            print(render_answer(answer) + "\n", file=out)
+    return status
+
+
+def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    interactive = sys.stdin.isatty()
+    kb.ensure_index()
+    if interactive:
+        titles = ", ".join(doc.title for doc in kb.manifest().documents[:3])
+        print(f"Ask about: {titles}. An empty line or Ctrl-D quits.", file=out)
+    while True:
+        if interactive:
+            print("? ", end="", file=out, flush=True)
+        line = sys.stdin.readline()
+        if not line or (interactive and not line.strip()):
+            return EXIT_OK
+        if not line.strip():
+            continue
+        try:
+            print(render_answer(kb.ask(line)) + "\n", file=out, flush=True)
+        except QuestionError as error:
+            print(f"{error}\n", file=out, flush=True)
+
+
+def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    kb.ensure_index()
+    manifest = kb.manifest()
+    if args.json:
+        print(json.dumps(json.loads(manifest.to_json()), ensure_ascii=False), file=out)
+        return EXIT_OK
+    print(f"Index v{manifest.version}, built {manifest.created_at} with {manifest.embedder}:", file=out)
+    for doc in manifest.documents:
+        print(f"\n{doc.title}\n  file: {doc.doc_id}  date: {doc.date or 'not stated'}  "
+              f"chunks: {doc.chunks}", file=out)
+        for section in doc.sections:
+            print(f"  \u00a7 {section}", file=out)
+    return EXIT_OK
+
+
+def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    questions = load_questions(args.questions_file)
+    kb.ensure_index()
+    k = args.k or 5
+    report = evaluate(kb, questions, k, kb_sources_dir(args))
+    if args.json:
+        print(json.dumps({**report.summary(), "details": report.details}, ensure_ascii=False), file=out)
+        return EXIT_OK
+    for key, value in report.summary().items():
+        print(f"{key:>18}: {value}", file=out)
+    misses = [d for d in report.details if not d["correct"]]
+    if misses:
+        print(f"\n{len(misses)} wrong:", file=out)
+        for detail in misses:
+            print(f"  - {detail['question']}\n    -> {detail['answer'][:160]}", file=out)
+    return EXIT_OK
+
+
+def kb_sources_dir(args: argparse.Namespace) -> Path:
+    return Path(args.settings.sources_dir)
+
+
+def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    if args.settings.telegram_bot_token is not None:
+        print("TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet; "
+              "opening the console chat.", file=sys.stderr)
+    return cmd_chat(kb, args, out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefbot",
+        description="Answer questions about your source documents, citing the passages used.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("run", cmd_run, "the main job: the Telegram bot when a token is set, else the console chat")
+    command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
+    ask = command("ask", cmd_ask, "answer questions, with numbered sources")
+    ask.add_argument("questions", nargs="+", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer, per line")
+    ask.add_argument("-k", type=int, default=None, choices=range(1, 51), metavar="N",
+                     help="passages to retrieve (1-50; default BRIEFBOT_TOP_K)")
+    command("chat", cmd_chat, "console chat: one question per line until EOF")
+    sources = command("sources", cmd_sources, "list the indexed documents and their sections")
+    sources.add_argument("--json", action="store_true", help="print the index manifest as JSON")
+    evaluation = command("eval", cmd_eval, "measure retrieval and answers on a question file")
+    evaluation.add_argument("questions_file", type=Path, metavar="QUESTIONS.jsonl")
+    evaluation.add_argument("--json", action="store_true", help="metrics and per-question details")
+    evaluation.add_argument("-k", type=int, default=None, choices=range(1, 51), metavar="N")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings: Settings = load_settings()
+    except SettingsError as error:
+        print(f"briefbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    args.settings = settings
+    kb = KnowledgeBase.open(settings)
+    try:
+        return int(args.handler(kb, args, sys.stdout))
+    except BriefbotError as error:
+        print(f"briefbot: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    finally:
+        kb.close()

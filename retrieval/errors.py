@@ -1,0 +1,28 @@
+"""The few domain errors. Front ends turn them into user messages; nothing else should."""
+
+from __future__ import annotations
+
+
+class BriefbotError(Exception):
+    """Base of the errors a user or operator can act on; the message says what to do."""
+
+
+class DocumentError(BriefbotError):
+    """One source document cannot be used (unreadable, empty, binary, not UTF-8, too big)."""
+
+
+class IngestError(BriefbotError):
+    """An ingest could not complete; the previous index is still the one in use."""
+
+    def __init__(self, message: str, failures: dict[str, str] | None = None) -> None:
+        self.failures = failures or {}
+        details = "".join(f"\n  {name}: {reason}" for name, reason in self.failures.items())
+        super().__init__(message + details)
+
+
+class QuestionError(BriefbotError):
+    """The question cannot be answered as asked (empty, too long)."""
+
+
+class IndexUnavailableError(BriefbotError):
+    """There is no usable index yet (nothing ingested, or the sources are missing)."""

@@ -1,0 +1,244 @@
+"""Versioned passage index in Chroma: each ingest that changes something publishes a new
+collection, and a pointer file swapped atomically says which version is live.
+
+Readers never see a half-built index: a version becomes visible only after its collection is
+complete and its manifest is on disk. The previous version is kept (for a rollback); older
+ones and orphans of a crashed ingest are removed at the next publish.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from retrieval.documents import Passage
+from retrieval.embedders import Embedder, Matrix
+from retrieval.errors import IndexUnavailableError
+from retrieval.text import Span
+
+_COLLECTION_PREFIX = "passages_v"
+_VERSION_FILE = re.compile(r"^v(\d+)\.json$")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    doc_id: str
+    file_name: str
+    title: str
+    date: str | None
+    sections: tuple[str, ...]
+    chunks: int
+    content_hash: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What one index version holds; written once, never changed."""
+
+    version: int
+    collection: str
+    embedder: str
+    chunk_chars: int
+    created_at: str
+    documents: tuple[DocumentInfo, ...]
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(document.chunks for document in self.documents)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Manifest:
+        data = json.loads(raw)
+        documents = tuple(
+            DocumentInfo(**{**document, "sections": tuple(document["sections"])})
+            for document in data.pop("documents")
+        )
+        return cls(**data, documents=documents)
+
+
+def open_chroma(path: Path) -> ClientAPI:
+    """An on-disk Chroma client with telemetry off (nothing may leave the machine)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def _write_atomically(path: Path, content: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _metadata(passage: Passage) -> dict[str, str | int]:
+    return {
+        "document": passage.doc_id,
+        "file_name": passage.file_name,
+        "title": passage.title,
+        "date": passage.date or "",
+        "section": passage.section,
+        "chunk_index": passage.chunk_index,
+        "start": passage.start,
+        "end": passage.end,
+        "content_hash": passage.content_hash,
+        "sentences": ";".join(f"{span.start}:{span.end}" for span in passage.sentences),
+    }
+
+
+def _passage(chunk_id: str, text: str, metadata: dict[str, Any]) -> Passage:
+    sentences = tuple(
+        Span(int(start), int(end))
+        for start, end in (pair.split(":") for pair in str(metadata["sentences"]).split(";"))
+    )
+    return Passage(
+        chunk_id=chunk_id,
+        doc_id=str(metadata["document"]),
+        file_name=str(metadata["file_name"]),
+        title=str(metadata["title"]),
+        date=str(metadata["date"]) or None,
+        section=str(metadata["section"]),
+        chunk_index=int(metadata["chunk_index"]),
+        start=int(metadata["start"]),
+        end=int(metadata["end"]),
+        text=text,
+        content_hash=str(metadata["content_hash"]),
+        sentences=sentences,
+    )
+
+
+class IndexStore:
+    """The index versions under `<data dir>/index` and their Chroma collections."""
+
+    def __init__(self, client: ClientAPI, index_dir: Path, embedder: Embedder) -> None:
+        self._client = client
+        self._dir = index_dir
+        self._embedder = embedder
+        self._dir.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Serialise ingests across threads and processes; a second one waits its turn."""
+        with (self._dir / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def current(self) -> Manifest | None:
+        pointer = self._dir / "current.json"
+        if not pointer.exists():
+            return None
+        version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+        return self.manifest(version)
+
+    def manifest(self, version: int) -> Manifest:
+        return Manifest.from_json((self._dir / f"v{version}.json").read_text(encoding="utf-8"))
+
+    def collection(self, manifest: Manifest) -> Collection:
+        try:
+            return self._client.get_collection(manifest.collection, embedding_function=self._embedder)
+        except Exception as error:  # Chroma raises several types for a missing collection
+            raise IndexUnavailableError(
+                f"index version {manifest.version} is damaged ({error}); run `briefbot ingest`"
+            ) from error
+
+    def passages(self, manifest: Manifest) -> list[Passage]:
+        collection = self.collection(manifest)
+        result = collection.get(include=["documents", "metadatas"])
+        documents = result["documents"] or []
+        metadatas = result["metadatas"] or []
+        passages = [
+            _passage(chunk_id, text, dict(metadata))
+            for chunk_id, text, metadata in zip(result["ids"], documents, metadatas, strict=True)
+        ]
+        return sorted(passages, key=lambda passage: (passage.doc_id, passage.chunk_index))
+
+    def chunk_ids(self, manifest: Manifest) -> set[str]:
+        return set(self.collection(manifest).get(include=[])["ids"])
+
+    def publish(
+        self,
+        passages: Sequence[Passage],
+        vectors: Matrix,
+        documents: Sequence[DocumentInfo],
+        chunk_chars: int,
+    ) -> Manifest:
+        """Build a complete new version, then make it the live one. Call under writer_lock."""
+        version = self._next_version()
+        manifest = Manifest(
+            version=version,
+            collection=f"{_COLLECTION_PREFIX}{version}",
+            embedder=self._embedder.identity,
+            chunk_chars=chunk_chars,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            documents=tuple(documents),
+        )
+        collection = self._client.create_collection(
+            manifest.collection,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": manifest.embedder, "version": version},
+            embedding_function=self._embedder,
+        )
+        batch = self._client.get_max_batch_size()
+        for offset in range(0, len(passages), batch):
+            part = passages[offset : offset + batch]
+            collection.add(
+                ids=[passage.chunk_id for passage in part],
+                documents=[passage.text for passage in part],
+                metadatas=[_metadata(passage) for passage in part],
+                embeddings=vectors[offset : offset + batch],
+            )
+        _write_atomically(self._dir / f"v{version}.json", manifest.to_json())
+        previous = self.current()
+        _write_atomically(self._dir / "current.json", json.dumps({"version": version}))
+        self._remove_unused(keep={version} | ({previous.version} if previous else set()))
+        return manifest
+
+    def _next_version(self) -> int:
+        versions = [0]
+        versions += [int(m.group(1)) for p in self._dir.iterdir() if (m := _VERSION_FILE.match(p.name))]
+        versions += [
+            int(name[len(_COLLECTION_PREFIX) :])
+            for name in self._collection_names()
+            if name[len(_COLLECTION_PREFIX) :].isdigit()
+        ]
+        return max(versions) + 1
+
+    def _collection_names(self) -> list[str]:
+        return [c.name for c in self._client.list_collections() if c.name.startswith(_COLLECTION_PREFIX)]
+
+    def _remove_unused(self, keep: set[int]) -> None:
+        for name in self._collection_names():
+            suffix = name[len(_COLLECTION_PREFIX) :]
+            if suffix.isdigit() and int(suffix) not in keep:
+                self._client.delete_collection(name)
+        for path in self._dir.iterdir():
+            match = _VERSION_FILE.match(path.name)
+            if match and int(match.group(1)) not in keep:
+                path.unlink()

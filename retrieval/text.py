@@ -1,0 +1,178 @@
+"""Text primitives shared by ingest, search and answering: sentences with exact offsets, terms.
+
+Everything here works on character offsets into the original text, because every quote the
+bot shows is checked against the source file at those offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range [start, end) of a text."""
+
+    start: int
+    end: int
+
+    def of(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+# Words that end in a period without ending the sentence. Lower case, without the period.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st gen col lt sgt capt cmdr adm rep sen gov pres rev hon
+    jan feb mar apr jun jul aug sep sept oct nov dec no nos vs etc inc ltd co corp bros
+    approx fig mt ft est dept univ assn e.g i.e a.m p.m""".split()
+)
+_DOTTED_ACRONYM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_LIST_OR_HEADING = re.compile(r"\s*(?:[-*+\u2022]\s|\d+[.)]\s|#)")
+
+
+def _ends_with_abbreviation(text: str, dot: int) -> bool:
+    """True when the period at `dot` belongs to an abbreviation such as "U.S." or "Dr."."""
+    word_start = dot
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'\u201c":
+        word_start -= 1
+    word = text[word_start : dot + 1]
+    if _DOTTED_ACRONYM.search(word):
+        return True
+    bare = word[:-1].lower()
+    if bare in _ABBREVIATIONS:
+        return True
+    return len(bare) == 1 and bare.isalpha() and word[0].isupper()  # an initial: "J. Smith"
+
+
+def _line_ends_paragraph(text: str, newline: int) -> bool:
+    """A single newline is a soft wrap unless the line before it ends a sentence or block."""
+    before = text[:newline].rstrip(" \t")
+    if not before:
+        return True
+    if before[-1] in ".!?:;\u2026\"'\u201d\u2019)":
+        return True
+    after = text[newline + 1 :]
+    if _LIST_OR_HEADING.match(after):
+        return True
+    line_start = before.rfind("\n") + 1
+    return len(before) - line_start < 80  # a short unpunctuated line: a heading or a list line
+
+
+def _blocks(text: str, start: int, end: int) -> list[Span]:
+    """Paragraph-like blocks of text[start:end]: split at blank lines and hard line ends."""
+    blocks: list[Span] = []
+    block_start = start
+    position = start
+    while position < end:
+        newline = text.find("\n", position, end)
+        if newline == -1:
+            break
+        if _line_ends_paragraph(text, newline) or _PARAGRAPH_BREAK.match(text, newline):
+            blocks.append(Span(block_start, newline))
+            block_start = newline + 1
+        position = newline + 1
+    blocks.append(Span(block_start, end))
+    return [trimmed for block in blocks if (trimmed := strip_span(text, block)) is not None]
+
+
+def strip_span(text: str, span: Span) -> Span | None:
+    """The span without surrounding whitespace, or None if nothing is left."""
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if start < end else None
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of text[start:end] as spans into `text`, whitespace trimmed.
+
+    A sentence never crosses a paragraph. Abbreviations ("U.S.", "Dr.", initials) do not end one.
+    """
+    end = len(text) if end is None else end
+    sentences: list[Span] = []
+    for block in _blocks(text, start, end):
+        sentence_start = block.start
+        for match in _SENTENCE_END.finditer(text, block.start, block.end):
+            boundary = match.end()
+            if boundary >= block.end:
+                break
+            if not text[boundary].isspace():
+                continue
+            following = text[boundary:block.end].lstrip()
+            if not following or not (following[0].isupper() or following[0].isdigit()
+                                     or following[0] in "\"'\u201c\u2018(["):
+                continue
+            if text[match.start()] == "." and match.end() - match.start() == 1 and \
+                    _ends_with_abbreviation(text, match.start()):
+                continue
+            span = strip_span(text, Span(sentence_start, boundary))
+            if span is not None:
+                sentences.append(span)
+            sentence_start = boundary
+        span = strip_span(text, Span(sentence_start, block.end))
+        if span is not None:
+            sentences.append(span)
+    return sentences
+
+
+def split_long(text: str, span: Span, limit: int) -> list[Span]:
+    """Cut a span longer than `limit` at word boundaries (a hard cut when there is no space)."""
+    pieces: list[Span] = []
+    start = span.start
+    while span.end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut if cut > start else start + limit
+        piece = strip_span(text, Span(start, cut))
+        if piece is not None:
+            pieces.append(piece)
+        start = cut
+    piece = strip_span(text, Span(start, span.end))
+    if piece is not None:
+        pieces.append(piece)
+    return pieces
+
+
+# Function words and question words: they carry no topic, so lexical matching ignores them.
+STOPWORDS = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has
+    have having he her hers him his how i if in into is it its itself me more most my no nor
+    not of off on once only or other our ours out over own same she should so some such than
+    that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom whose why will with would you your
+    yours about above after again against all also am any because before below between both
+    during each few further here just now s t don doesn didn isn wasn aren weren
+    tell say said says according much many one ones thing things kind get got make made""".split()
+)
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_DOTTED_ANYWHERE = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def normalize(text: str) -> str:
+    """Fold "U.S." to "US" and "2,500" to "2500" so spellings of one thing match."""
+    text = _DOTTED_ANYWHERE.sub(lambda m: m.group(0).replace(".", ""), text)
+    return _THOUSANDS.sub("", text)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word and number tokens, before stop-wording and stemming."""
+    return [token.lower() for token in _TOKEN.findall(normalize(text))]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms, for BM25 and for checking what a sentence covers."""
+    kept = [word for word in words(text) if word not in STOPWORDS]
+    return list(_stemmer().stemWords(kept))

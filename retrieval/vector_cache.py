@@ -1,0 +1,59 @@
+"""Vectors by content hash, so unchanged text is never embedded twice (across index versions)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.documents import sha256
+from retrieval.embedders import Embedder, Matrix
+
+_BATCH = 64
+
+
+class VectorCache:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._connection:
+            self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS vectors ("
+                " embedder TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,"
+                " PRIMARY KEY (embedder, text_hash))"
+            )
+
+    def embed(self, embedder: Embedder, texts: Iterable[str]) -> tuple[dict[str, Matrix], int]:
+        """Vectors for the texts keyed by text hash, and how many had to be computed."""
+        by_hash = {sha256(text): text for text in texts}
+        vectors = self._lookup(embedder.identity, list(by_hash))
+        missing = [key for key in by_hash if key not in vectors]
+        for offset in range(0, len(missing), _BATCH):
+            keys = missing[offset : offset + _BATCH]
+            computed = embedder.embed_passages([by_hash[key] for key in keys])
+            rows = [(embedder.identity, key, vector.tobytes()) for key, vector in zip(keys, computed, strict=True)]
+            with self._lock, self._connection:
+                self._connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            vectors.update(zip(keys, computed, strict=True))
+        return vectors, len(missing)
+
+    def _lookup(self, identity: str, keys: list[str]) -> dict[str, Matrix]:
+        found: dict[str, Matrix] = {}
+        with self._lock:
+            for offset in range(0, len(keys), 500):
+                batch = keys[offset : offset + 500]
+                placeholders = ",".join("?" * len(batch))
+                rows = self._connection.execute(
+                    f"SELECT text_hash, vector FROM vectors WHERE embedder = ? AND text_hash IN ({placeholders})",  # noqa: S608,E501 (placeholders only)
+                    [identity, *batch],
+                )
+                found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
