@@ -9,9 +9,10 @@ many", a date for "when", a name for "who").
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -53,6 +54,12 @@ _MONTHS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
     saturday sunday yesterday today tomorrow week month year decade century""".split()
 )
+_DATE_EXPRESSION = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
+    r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
+    r"\b(?:1[89]|20)\d{2}s?\b",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d{2}s?\b")
 _DIGIT = re.compile(r"\d")
 _CAPITALISED = re.compile(r"\b[A-Z][\w'\u2019-]*(?:\.[A-Z]\.?)*")
@@ -70,6 +77,14 @@ _ALIASES = [
     {"daesh", "isis", "isil", "islamic state"},
     {"troops", "soldiers", "forces", "military", "army"},
 ]
+_CONTINUATION = re.compile(r"(?:He|She|They|It|His|Her|Their|Its)\b")
+# Share of the question's non-name words a sentence must contain (or an alias of them).
+_MIN_FOCUS_COVERAGE = 0.3
+# Words that shape a question rather than say what it is about ("in what year", "take place").
+_QUESTION_SHAPE = frozenset(
+    terms("name names year date time day size number amount kind type way take place happen "
+          "happened occur called known other")
+)
 _STEMMED_ALIASES = [frozenset(" ".join(terms(alias)) for alias in group) for group in _ALIASES]
 
 
@@ -134,6 +149,7 @@ class IndexedSentence:
     text: str
     terms: frozenset[str]
     context_terms: frozenset[str]  # the document title's and section heading's terms
+    document_terms: frozenset[str]  # every term of its document
     vector: Matrix
 
 
@@ -143,13 +159,6 @@ class _Question:
     kind: AnswerKind
     terms: frozenset[str]
     constraints: tuple[frozenset[str], ...]  # each: the stems of one named thing
-
-
-@dataclass(slots=True)
-class _Candidate:
-    sentence: IndexedSentence
-    score: float
-    satisfied: bool = field(default=False)
 
 
 def _term_matches(term: str, available: frozenset[str]) -> bool:
@@ -169,16 +178,46 @@ def _constraint_matches(constraint: frozenset[str], available: frozenset[str]) -
     return all(_term_matches(term, available) for term in constraint)
 
 
-def _has_kind(sentence: str, kind: AnswerKind, question_words: set[str]) -> bool:
+def _constraints_hold(
+    constraints: Sequence[frozenset[str]], window: frozenset[str], document: frozenset[str]
+) -> bool:
+    """One or two named things must all be in the sentence itself ("troops in Syria" is not
+    answered by a sentence about Iraq). A long question names more than one sentence holds:
+    two thirds of them in the sentence and the rest elsewhere in its document suffice."""
+    in_sentence = [_constraint_matches(c, window) for c in constraints]
+    needed = len(constraints) if len(constraints) <= 2 else math.ceil(2 * len(constraints) / 3)
+    return sum(in_sentence) >= needed and all(
+        held or _constraint_matches(c, document) for c, held in zip(constraints, in_sentence, strict=True)
+    )
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words after the first, normalised ("U.S." and "US" are one name)."""
+    return {
+        word
+        for match in _CAPITALISED.finditer(normalize(text)[1:])
+        for word in words(match.group(0))
+        if word not in STOPWORDS
+    }
+
+
+def _switches_subject(lead: str, follower: str, question_names: set[str]) -> bool:
+    """True when the follower names something the lead mentions but the question does not:
+    "...Iraq and Syria..." then "...troops in Iraq..." answers for Iraq, not Syria."""
+    lead_names = frozenset(_names(lead) - question_names)
+    return any(_term_matches(name, lead_names) for name in _names(follower) - question_names)
+
+
+def _has_kind(sentence: str, kind: AnswerKind, question_names: set[str]) -> bool:
     if kind is AnswerKind.ANY:
         return True
     tokens = words(sentence)
     if kind is AnswerKind.NUMBER:
-        return bool(_DIGIT.search(sentence)) or any(t in _NUMBER_WORDS for t in tokens)
+        undated = _DATE_EXPRESSION.sub(" ", sentence)  # "January 4" is no count
+        return bool(_DIGIT.search(undated)) or any(t in _NUMBER_WORDS for t in words(undated))
     if kind is AnswerKind.DATE:
         return bool(_YEAR.search(sentence)) or any(t in _MONTHS for t in tokens)
-    names = {m.group(0).lower().rstrip(".") for m in _CAPITALISED.finditer(sentence[1:])}
-    return any(name not in question_words and name not in STOPWORDS for name in names)
+    return bool(_names(sentence) - question_names)
 
 
 class ExtractiveAnswerer:
@@ -212,37 +251,54 @@ class ExtractiveAnswerer:
         if not sentences:
             return []
         profile = self.analyse(question)
-        question_words = set(words(question))
+        question_names = _names(question)
+        constrained = set().union(*profile.constraints) if profile.constraints else set()
+        focus = [t for t in profile.terms if t not in constrained and t not in _QUESTION_SHAPE]
         rank_of = {hit.passage.chunk_id: rank for rank, hit in enumerate(hits)}
         similarities = np.stack([s.vector for s in sentences]) @ question_vector
-        spread = float(similarities.max() - similarities.min()) or 1.0
-        candidates: list[_Candidate] = []
+        low = float(similarities.min())
+        spread = float(similarities.max()) - low or 1.0
+        scored: list[tuple[float, IndexedSentence, bool]] = []
         for sentence, similarity in zip(sentences, similarities, strict=True):
             window = sentence.terms | sentence.context_terms
-            matched = [t for t in profile.terms if _term_matches(t, sentence.terms)]
-            coverage = len(matched) / len(profile.terms) if profile.terms else 0.0
-            kind_ok = _has_kind(sentence.text, profile.kind, question_words)
+            if not _constraints_hold(profile.constraints, window, sentence.document_terms):
+                continue
+            matched = sum(_term_matches(t, window) for t in focus)
+            if focus and matched / len(focus) < _MIN_FOCUS_COVERAGE:
+                continue
+            if not profile.constraints and not matched:
+                continue  # nothing of the question is in this sentence: off-topic
+            kind_ok = _has_kind(sentence.text, profile.kind, question_names)
             score = (
-                (float(similarity) - float(similarities.min())) / spread
-                + 0.8 * coverage
-                + 0.4 * kind_ok
+                (float(similarity) - low) / spread
+                + 0.8 * (matched / len(focus) if focus else 1.0)
+                + 0.5 * kind_ok
                 + 0.3 / (1 + rank_of.get(sentence.passage.chunk_id, len(hits)))
             )
-            satisfied = (
-                kind_ok
-                and all(_constraint_matches(c, window) for c in profile.constraints)
-                and any(_term_matches(t, window) for t in profile.terms)
-            )
-            candidates.append(_Candidate(sentence, score, satisfied))
-        usable = sorted((c for c in candidates if c.satisfied), key=lambda c: -c.score)
-        if not usable:
-            return []
-        best = usable[0].sentence
-        chosen = [best]
-        follower = next(
-            (s for s in sentences if s.passage is best.passage and s.position == best.position + 1),
+            scored.append((score, sentence, kind_ok))
+        scored.sort(key=lambda item: -item[0])
+        for _, sentence, kind_ok in scored:
+            follower = self._follower(sentence, sentences)
+            if kind_ok:
+                if follower is not None and _CONTINUATION.match(follower.text):
+                    return [sentence, follower]  # it only makes sense with its lead
+                return [sentence]
+            # The answer is often the next sentence: "...killed a leader. The leader was X."
+            if (
+                follower is not None
+                and _has_kind(follower.text, profile.kind, question_names)
+                and any(_term_matches(t, follower.terms) for t in focus)
+                and not _switches_subject(sentence.text, follower.text, question_names)
+            ):
+                return [sentence, follower]
+        return []
+
+    @staticmethod
+    def _follower(
+        sentence: IndexedSentence, sentences: Sequence[IndexedSentence]
+    ) -> IndexedSentence | None:
+        return next(
+            (s for s in sentences
+             if s.passage is sentence.passage and s.position == sentence.position + 1),
             None,
         )
-        if follower is not None and re.match(r"(?:He|She|They|It|This|That|These|His|Her|Their)\b", follower.text):
-            chosen.append(follower)  # a continuation that only makes sense with its lead
-        return chosen[: self._max_sentences]

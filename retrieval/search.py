@@ -6,6 +6,7 @@ matter in news. Rank fusion needs no score calibration between the two.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import bm25s
@@ -17,6 +18,9 @@ from retrieval.store import IndexStore, Manifest
 from retrieval.text import terms
 
 RRF_K = 60
+
+# bm25s sets its own logger to DEBUG on import, which floods any root handler.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

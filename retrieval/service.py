@@ -120,6 +120,12 @@ class KnowledgeBase:
         sentences: dict[str, tuple[IndexedSentence, ...]] = {}
         capitalised: Counter[str] = Counter()
         lowercase: Counter[str] = Counter()
+        document_terms: dict[str, set[str]] = {}
+        for passage in searcher.passages:
+            document_terms.setdefault(passage.doc_id, set()).update(
+                terms(f"{passage.title} {passage.section} {passage.text}")
+            )
+        frozen_terms = {doc_id: frozenset(found) for doc_id, found in document_terms.items()}
         for passage in searcher.passages:
             context = frozenset(terms(f"{passage.title} {passage.section}"))
             records = []
@@ -127,7 +133,7 @@ class KnowledgeBase:
                 text = passage.text[span.start - passage.start : span.end - passage.start]
                 records.append(IndexedSentence(
                     passage, position, span, text, frozenset(terms(text)), context,
-                    vectors[sha256(text)],
+                    frozen_terms[passage.doc_id], vectors[sha256(text)],
                 ))
                 capital_words = set(_WORD_IN_CAPS.findall(text))
                 for word in re.findall(r"[^\W\d_][\w'\u2019-]*", text[1:]):

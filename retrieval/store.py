@@ -162,7 +162,9 @@ class IndexStore:
 
     def collection(self, manifest: Manifest) -> Collection:
         try:
-            return self._client.get_collection(manifest.collection, embedding_function=self._embedder)
+            # No embedding function passed: Chroma rebuilds the registered one the collection
+            # was created with, and refuses a different one.
+            return self._client.get_collection(manifest.collection)
         except Exception as error:  # Chroma raises several types for a missing collection
             raise IndexUnavailableError(
                 f"index version {manifest.version} is damaged ({error}); run `briefbot ingest`"

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from tests.conftest import SEED, SEED_QUESTIONS
+
+CITATION_KEYS = {"n", "document", "title", "section", "chunk_id", "quote", "start", "end", "score"}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, sources: Path, tmp_path: Path) -> dict[str, str]:
+    values = {"BRIEFBOT_SOURCES_DIR": str(sources), "BRIEFBOT_DATA_DIR": str(tmp_path / "data")}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_ask_json_on_a_fresh_data_dir_indexes_first_and_answers(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(
+        capsys, "ask", "--json", "How many U.S. troops are in Iraq?", "How many U.S. troops are in Syria?"
+    )
+    assert status == 0
+    answered, declined = (json.loads(line) for line in out.splitlines())
+    assert {"question", "answer", "grounded", "mode", "citations"} <= answered.keys()
+    assert answered["grounded"] is True and answered["mode"] == "extractive"
+    citation = answered["citations"][0]
+    assert CITATION_KEYS <= citation.keys()
+    assert citation["document"] == SEED.name
+    assert "2,500" in citation["quote"]
+    text = SEED.read_text(encoding="utf-8")
+    assert text[citation["start"] : citation["end"]] == citation["quote"]
+    assert f"[{citation['n']}]" in answered["answer"]
+    assert declined["grounded"] is False and declined["citations"] == []
+
+
+def test_ask_rejects_empty_and_huge_questions_with_a_failing_exit(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "ask", "--json", "", "x" * 10_000, "Who is Justin Logan?")
+    assert status == 1
+    empty, huge, good = (json.loads(line) for line in out.splitlines())
+    assert "empty" in empty["error"]
+    assert "10,000 characters" in huge["error"] and len(huge["question"]) <= 200
+    assert good["grounded"] is True
+
+
+def test_ingest_reports_counts_then_nothing_to_do(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "ingest")
+    assert status == 0
+    assert "1 documents, 6 chunks" in out and "1 added, 0 updated, 0 removed" in out
+    status, out, _ = run_cli(capsys, "ingest")
+    assert status == 0 and "up to date" in out
+
+
+def test_ingest_of_a_missing_sources_dir_fails_clearly(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_SOURCES_DIR", "/nonexistent/sources")
+    status, _, err = run_cli(capsys, "ingest")
+    assert status == 1
+    assert "/nonexistent/sources does not exist" in err
+
+
+def test_a_bad_setting_exits_2_naming_the_variable(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_TOP_K", "lots")
+    status, _, err = run_cli(capsys, "ask", "anything")
+    assert status == 2 and "BRIEFBOT_TOP_K" in err
+
+
+def test_sources_lists_title_date_sections_and_chunks(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "sources")
+    assert status == 0
+    assert "date: 2024-01-06" in out and "chunks: 6" in out
+    assert "U.S. Forces in Iraq" in out
+    status, out, _ = run_cli(capsys, "sources", "--json")
+    manifest = json.loads(out)
+    assert manifest["documents"][0]["doc_id"] == SEED.name
+
+
+def test_eval_reports_the_seed_numbers(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "eval", "--json", str(SEED_QUESTIONS))
+    assert status == 0
+    report = json.loads(out)
+    assert report["questions"] == len(report["details"]) > 30
+    assert report["citation_validity"] == 1.0
+    # Floors a regression must not cross; docs/evaluation.md has the measured numbers.
+    assert report["hit_at_k"] >= 0.95
+    assert report["answer_accuracy"] >= 0.6
+    assert report["refusal_recall"] >= 0.7
+    assert report["refusal_precision"] >= 0.6
+
+
+def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Path) -> None:
+    """`briefbot chat` as installed: questions on stdin until EOF, answers with sources."""
+    briefbot = Path(sys.executable).parent / "briefbot"
+    result = subprocess.run(
+        [str(briefbot), "chat"],
+        input="Who is Justin Logan?\n\nWhat is the capital of France?\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Cato Institute" in result.stdout and "Sources:\n  [1]" in result.stdout
+    assert "The documents don't cover this." in result.stdout

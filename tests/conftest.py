@@ -1,0 +1,59 @@
+"""Shared fixtures: every test gets its own sources and data dirs and a clean environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from config import Settings, load_settings
+from retrieval.service import KnowledgeBase
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "seeds" / "000_a4b66e995d028465.txt"
+SEED_QUESTIONS = Path(__file__).parent / "data" / "seed_questions.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's settings, .env or index."""
+    for name in list(os.environ):
+        if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    """A sources dir holding the seed article."""
+    directory = tmp_path / "sources"
+    directory.mkdir()
+    shutil.copyfile(SEED, directory / SEED.name)
+    return directory
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, sources: Path) -> Callable[..., Settings]:
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {"sources_dir": sources, "data_dir": tmp_path / "data"}
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def kb(settings: Settings) -> Iterator[KnowledgeBase]:
+    """A knowledge base with the seed ingested."""
+    base = KnowledgeBase.open(settings)
+    base.ingest()
+    yield base
+    base.close()

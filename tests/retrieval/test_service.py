@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from retrieval.errors import QuestionError
+from retrieval.service import NOT_COVERED, KnowledgeBase
+from tests.conftest import SEED
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many U.S. troops are stationed in Iraq?", "2,500"),
+        ("How many American soldiers are in Iraq?", "2,500"),  # paraphrase
+        ("Who is Justin Logan?", "Cato Institute"),
+        ("Who was killed in the U.S. strike in Baghdad?", "Abu Taqwa"),
+        ("Are U.S. troops helping Iraq fight ISIS?", "Daesh"),  # another name for the group
+    ],
+)
+def test_answers_cite_verbatim_quotes_that_hold_the_answer(
+    kb: KnowledgeBase, question: str, expected: str
+) -> None:
+    answer = kb.ask(question)
+    source = SEED.read_text(encoding="utf-8")
+    assert answer.grounded and answer.mode == "extractive"
+    assert any(expected in citation.quote for citation in answer.citations)
+    for citation in answer.citations:
+        assert source[citation.start : citation.end] == citation.quote
+        assert f"[{citation.n}]" in answer.text
+        assert citation.document == SEED.name and citation.title and citation.date == "2024-01-06"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many U.S. troops are in Syria?",  # the article names Syria, but gives no number
+        "What is the capital of France?",
+        "What is the recipe for hummus?",
+    ],
+)
+def test_questions_the_documents_do_not_answer_are_declined(kb: KnowledgeBase, question: str) -> None:
+    answer = kb.ask(question)
+    assert not answer.grounded
+    assert answer.citations == ()
+    assert answer.text.startswith(NOT_COVERED)
+    assert answer.suggestions and answer.suggestions[0] in answer.text
+
+
+def test_a_quote_that_no_longer_matches_its_source_is_never_shown(
+    kb: KnowledgeBase, settings: Settings
+) -> None:
+    path = settings.sources_dir / SEED.name
+    path.write_text(path.read_text(encoding="utf-8").replace("2,500", "3,000"), encoding="utf-8")
+    answer = kb.ask("How many U.S. troops are stationed in Iraq?")  # served from the old index
+    assert not answer.grounded and answer.citations == ()
+    assert "2,500" not in answer.text
+    assert answer.note and "ingest" in answer.note
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n\t ", "empty"), ("why" * 3334, "10,002 characters")],
+)
+def test_unusable_questions_raise_a_clear_error(
+    kb: KnowledgeBase, question: str, message: str
+) -> None:
+    with pytest.raises(QuestionError, match=message):
+        kb.ask(question)
+
+
+def test_ensure_index_keeps_serving_when_a_source_breaks(kb: KnowledgeBase, settings: Settings) -> None:
+    version = kb.manifest().version
+    (settings.sources_dir / "broken.txt").write_bytes(b"\x00\x01\x02")
+    assert kb.ensure_index() is None
+    assert kb.manifest().version == version
+    assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded
+
+
+def test_a_new_process_answers_from_the_index_on_disk(kb: KnowledgeBase, settings: Settings) -> None:
+    reopened = KnowledgeBase.open(settings)
+    assert reopened.manifest() == kb.manifest()
+    assert reopened.ask("Who is Justin Logan?").grounded
+
+
+def test_search_ranks_the_answer_passage_first(kb: KnowledgeBase) -> None:
+    hits = kb.search("Who is Justin Logan?", 3)
+    assert "Justin Logan" in hits[0].passage.text
+    assert hits[0].score >= hits[-1].score
+    assert Path(hits[0].passage.doc_id).name == SEED.name

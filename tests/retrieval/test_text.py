@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from retrieval.text import split_long, split_sentences, terms
+from retrieval.text import Span
+
+
+def sentences(text: str) -> list[str]:
+    return [span.of(text) for span in split_sentences(text)]
+
+
+def test_abbreviations_do_not_end_a_sentence() -> None:
+    text = "The U.S. Strike happened. Dr. Smith met J. Doe in Jan. 2024 at 5 p.m. on Friday. Then he left."
+    assert sentences(text) == [
+        "The U.S. Strike happened.",
+        "Dr. Smith met J. Doe in Jan. 2024 at 5 p.m. on Friday. Then he left.",
+    ]
+
+
+def test_quotes_and_paragraphs_bound_sentences() -> None:
+    text = "\u201cWe stress our position,\u201d Sudani said.\nA heading\nNext paragraph! Is it? Yes."
+    assert sentences(text) == [
+        "\u201cWe stress our position,\u201d Sudani said.",
+        "A heading",
+        "Next paragraph!",
+        "Is it?",
+        "Yes.",
+    ]
+
+
+def test_soft_wrapped_lines_stay_one_sentence() -> None:
+    text = (
+        "This sentence is wrapped in the middle because the writer used a narrow editor and\n"
+        "it continues here."
+    )
+    assert sentences(text) == [text]
+
+
+def test_offsets_are_verbatim() -> None:
+    text = "  First one.  Second one.\r\n\r\nThird one."
+    for span in split_sentences(text):
+        assert text[span.start : span.end] == span.of(text)
+    assert sentences(text) == ["First one.", "Second one.", "Third one."]
+
+
+def test_long_runs_are_cut_at_word_boundaries() -> None:
+    text = "word " * 100
+    pieces = split_long(text, Span(0, len(text.rstrip())), 60)
+    assert all(piece.end - piece.start <= 60 for piece in pieces)
+    assert " ".join(piece.of(text) for piece in pieces) == text.strip()
+    unbroken = "x" * 250
+    assert [p.end - p.start for p in split_long(unbroken, Span(0, 250), 100)] == [100, 100, 50]
+
+
+def test_terms_fold_spellings_and_drop_function_words() -> None:
+    assert terms("How many U.S. troops were stationed there?") == ["us", "troop", "station"]
+    assert terms("2,500 soldiers") == ["2500", "soldier"]
