@@ -23,8 +23,9 @@ run: $(STAMP) ## the main job: the Telegram bot if TELEGRAM_BOT_TOKEN is set, el
 test: lint ## lint, type-check and run the test suite
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(STAMP) ## ingest and question-latency benchmarks; writes docs/benchmarks.md

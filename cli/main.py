@@ -26,8 +26,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _print_report(report: IngestReport, out: TextIO) -> None:
     if not report.changed:
-        print(f"Index v{report.version} is up to date: {report.documents} documents, "
-              f"{report.chunks} chunks ({report.seconds:.2f} s).", file=out)
+        print(
+            f"Index v{report.version} is up to date: {report.documents} documents, "
+            f"{report.chunks} chunks ({report.seconds:.2f} s).",
+            file=out,
+        )
         return
     print(
         f"Indexed v{report.version}: {report.documents} documents, {report.chunks} chunks "
@@ -104,10 +107,16 @@ def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int
     if args.json:
         print(json.dumps(json.loads(manifest.to_json()), ensure_ascii=False), file=out)
         return EXIT_OK
-    print(f"Index v{manifest.version}, built {manifest.created_at} with {manifest.embedder}:", file=out)
+    print(
+        f"Index v{manifest.version}, built {manifest.created_at} with {manifest.embedder}:",
+        file=out,
+    )
     for doc in manifest.documents:
-        print(f"\n{doc.title}\n  file: {doc.doc_id}  date: {doc.date or 'not stated'}  "
-              f"chunks: {doc.chunks}", file=out)
+        print(
+            f"\n{doc.title}\n  file: {doc.doc_id}  date: {doc.date or 'not stated'}  "
+            f"chunks: {doc.chunks}",
+            file=out,
+        )
         for section in doc.sections:
             print(f"  \u00a7 {section}", file=out)
     return EXIT_OK
@@ -119,7 +128,10 @@ def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     k = args.k or 5
     report = evaluate(kb, questions, k, kb_sources_dir(args))
     if args.json:
-        print(json.dumps({**report.summary(), "details": report.details}, ensure_ascii=False), file=out)
+        print(
+            json.dumps({**report.summary(), "details": report.details}, ensure_ascii=False),
+            file=out,
+        )
         return EXIT_OK
     for key, value in report.summary().items():
         print(f"{key:>18}: {value}", file=out)
@@ -137,8 +149,11 @@ def kb_sources_dir(args: argparse.Namespace) -> Path:
 
 def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     if args.settings.telegram_bot_token is not None:
-        print("TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet; "
-              "opening the console chat.", file=sys.stderr)
+        print(
+            "TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet; "
+            "opening the console chat.",
+            file=sys.stderr,
+        )
     return cmd_chat(kb, args, out)
 
 
@@ -154,13 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("run", cmd_run, "the main job: the Telegram bot when a token is set, else the console chat")
+    command(
+        "run", cmd_run, "the main job: the Telegram bot when a token is set, else the console chat"
+    )
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
     ask = command("ask", cmd_ask, "answer questions, with numbered sources")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, per line")
-    ask.add_argument("-k", type=int, default=None, choices=range(1, 51), metavar="N",
-                     help="passages to retrieve (1-50; default BRIEFBOT_TOP_K)")
+    ask.add_argument(
+        "-k",
+        type=int,
+        default=None,
+        choices=range(1, 51),
+        metavar="N",
+        help="passages to retrieve (1-50; default BRIEFBOT_TOP_K)",
+    )
     command("chat", cmd_chat, "console chat: one question per line until EOF")
     sources = command("sources", cmd_sources, "list the indexed documents and their sections")
     sources.add_argument("--json", action="store_true", help="print the index manifest as JSON")

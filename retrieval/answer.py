@@ -32,17 +32,29 @@ class AnswerKind(Enum):
 
 
 _KIND_PATTERNS = [
-    (AnswerKind.NUMBER, re.compile(
-        r"\bhow (?:many|much|big|large|high|low|long|old|far)\b|\bwhat (?:number|percentage|"
-        r"share|amount|proportion|size|price|cost|rate|figure|sum|total)\b|\bhow many\b")),
-    (AnswerKind.DATE, re.compile(
-        r"^\W*when\b|\bwhen (?:did|was|were|is|will|do|does)\b|\b(?:what|which) (?:year|date|"
-        r"day|month|time)\b|\bsince when\b")),
-    (AnswerKind.NAME, re.compile(
-        r"^\W*who\b|\bwho (?:is|was|are|were|did|does|has|had|said|killed|leads?)\b|\bwhom\b|"
-        r"\bwhose\b|^\W*where\b|\b(?:what|which) (?:person|man|woman|official|leader|minister|"
-        r"company|companies|firm|group|organi[sz]ation|party|country|countries|city|place|"
-        r"institute|militia|agency|bank|newspaper|magazine|news agency)\b")),
+    (
+        AnswerKind.NUMBER,
+        re.compile(
+            r"\bhow (?:many|much|big|large|high|low|long|old|far)\b|\bwhat (?:number|percentage|"
+            r"share|amount|proportion|size|price|cost|rate|figure|sum|total)\b|\bhow many\b"
+        ),
+    ),
+    (
+        AnswerKind.DATE,
+        re.compile(
+            r"^\W*when\b|\bwhen (?:did|was|were|is|will|do|does)\b|\b(?:what|which) (?:year|date|"
+            r"day|month|time)\b|\bsince when\b"
+        ),
+    ),
+    (
+        AnswerKind.NAME,
+        re.compile(
+            r"^\W*who\b|\bwho (?:is|was|are|were|did|does|has|had|said|killed|leads?)\b|\bwhom\b|"
+            r"\bwhose\b|^\W*where\b|\b(?:what|which) (?:person|man|woman|official|leader|minister|"
+            r"company|companies|firm|group|organi[sz]ation|party|country|countries|city|place|"
+            r"institute|militia|agency|bank|newspaper|magazine|news agency)\b"
+        ),
+    ),
 ]
 _NUMBER_WORDS = frozenset(
     """one two three four five six seven eight nine ten eleven twelve twenty thirty forty
@@ -82,8 +94,10 @@ _CONTINUATION = re.compile(r"(?:He|She|They|It|His|Her|Their|Its)\b")
 _MIN_FOCUS_COVERAGE = 0.3
 # Words that shape a question rather than say what it is about ("in what year", "take place").
 _QUESTION_SHAPE = frozenset(
-    terms("name names year date time day size number amount kind type way take place happen "
-          "happened occur called known other")
+    terms(
+        "name names year date time day size number amount kind type way take place happen "
+        "happened occur called known other"
+    )
 )
 _STEMMED_ALIASES = [frozenset(" ".join(terms(alias)) for alias in group) for group in _ALIASES]
 
@@ -165,7 +179,8 @@ def _term_matches(term: str, available: frozenset[str]) -> bool:
     if term in available:
         return True
     if len(term) >= 4 and any(
-        len(other) >= 4 and (other.startswith(term) or term.startswith(other)) for other in available
+        len(other) >= 4 and (other.startswith(term) or term.startswith(other))
+        for other in available
     ):
         return True  # "iraq" / "iraqi", "palestin" / "palestinian"
     return any(term in group and group & available for group in _STEMMED_ALIASES)
@@ -187,7 +202,8 @@ def _constraints_hold(
     in_sentence = [_constraint_matches(c, window) for c in constraints]
     needed = len(constraints) if len(constraints) <= 2 else math.ceil(2 * len(constraints) / 3)
     return sum(in_sentence) >= needed and all(
-        held or _constraint_matches(c, document) for c, held in zip(constraints, in_sentence, strict=True)
+        held or _constraint_matches(c, document)
+        for c, held in zip(constraints, in_sentence, strict=True)
     )
 
 
@@ -227,10 +243,14 @@ class ExtractiveAnswerer:
 
     def analyse(self, question: str) -> _Question:
         lowered = question.lower()
-        kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(lowered)), AnswerKind.ANY)
+        kind = next(
+            (k for k, pattern in _KIND_PATTERNS if pattern.search(lowered)), AnswerKind.ANY
+        )
         constraints: list[frozenset[str]] = []
         for match in re.finditer(r"(?:[A-Z][\w'\u2019-]*\.?(?:\s+|$))+", normalize(question)):
-            phrase = [w for w in match.group(0).split() if w.lower().strip(".") not in _QUESTION_OPENERS]
+            phrase = [
+                w for w in match.group(0).split() if w.lower().strip(".") not in _QUESTION_OPENERS
+            ]
             stems = frozenset(terms(" ".join(phrase)))
             if stems:
                 constraints.append(stems)
@@ -298,7 +318,10 @@ class ExtractiveAnswerer:
         sentence: IndexedSentence, sentences: Sequence[IndexedSentence]
     ) -> IndexedSentence | None:
         return next(
-            (s for s in sentences
-             if s.passage is sentence.passage and s.position == sentence.position + 1),
+            (
+                s
+                for s in sentences
+                if s.passage is sentence.passage and s.position == sentence.position + 1
+            ),
             None,
         )

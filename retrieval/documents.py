@@ -23,10 +23,20 @@ _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-         ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-         ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-         ("december", "dec")],
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
         start=1,
     )
     for name in names
@@ -136,7 +146,9 @@ def find_date(text: str) -> str | None:
         parts = match.groupdict()
         month = int(parts["mnum"]) if parts.get("mnum") else _MONTHS[parts["month"].lower()]
         try:
-            found.append((match.start(), date(int(parts["year"]), month, int(parts["day"])).isoformat()))
+            found.append(
+                (match.start(), date(int(parts["year"]), month, int(parts["day"])).isoformat())
+            )
         except ValueError:
             continue
     return min(found)[1] if found else None

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from config import EmbedderName
 
-Matrix = np.ndarray[Any, np.dtype[np.float32]]
+Matrix = npt.NDArray[np.float32]
 
 
 class Embedder(EmbeddingFunction[Documents]):
@@ -54,7 +55,7 @@ class Embedder(EmbeddingFunction[Documents]):
                 self._model = self._load()
             vectors = np.asarray(self._encode(self._model, texts, is_query), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1, norms)
+        return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
 
     # Chroma's EmbeddingFunction interface.
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's name)
@@ -120,7 +121,9 @@ class WordLlamaEmbedder(Embedder):
         from wordllama.inference import WordLlamaInference
 
         package = Path(wordllama.__file__).parent
-        tokenizer = Tokenizer.from_file(str(package / "tokenizers/l2_supercat_tokenizer_config.json"))
+        tokenizer = Tokenizer.from_file(
+            str(package / "tokenizers/l2_supercat_tokenizer_config.json")
+        )
         with safe_open(str(package / "weights/l2_supercat_256.safetensors"), framework="np") as f:
             weights = f.get_tensor("embedding.weight")
         return WordLlamaInference(weights, tokenizer, binary=False)

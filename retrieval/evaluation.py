@@ -42,7 +42,10 @@ class EvalReport:
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("details")
-        return {key: round(value, 3) if isinstance(value, float) else value for key, value in data.items()}
+        return {
+            key: round(value, 3) if isinstance(value, float) else value
+            for key, value in data.items()
+        }
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -72,7 +75,9 @@ def _contains_any(text: str, needles: tuple[str, ...]) -> bool:
     return any(needle.lower() in lowered for needle in needles)
 
 
-def evaluate(kb: KnowledgeBase, questions: list[EvalQuestion], k: int, sources_dir: Path) -> EvalReport:
+def evaluate(
+    kb: KnowledgeBase, questions: list[EvalQuestion], k: int, sources_dir: Path
+) -> EvalReport:
     report = EvalReport(questions=len(questions), k=k)
     reciprocal_ranks: list[float] = []
     hits_1 = hits_k = correct = declined_right = declined = citations = valid = 0
@@ -87,9 +92,13 @@ def evaluate(kb: KnowledgeBase, questions: list[EvalQuestion], k: int, sources_d
         }
         for citation in answer.citations:
             if citation.document not in source_texts:
-                source_texts[citation.document] = decode_source((sources_dir / citation.document).read_bytes())
+                source_texts[citation.document] = decode_source(
+                    (sources_dir / citation.document).read_bytes()
+                )
             citations += 1
-            valid += source_texts[citation.document][citation.start : citation.end] == citation.quote
+            valid += (
+                source_texts[citation.document][citation.start : citation.end] == citation.quote
+            )
         if not answer.grounded:
             declined += 1
             declined_right += item.unanswerable
@@ -99,7 +108,11 @@ def evaluate(kb: KnowledgeBase, questions: list[EvalQuestion], k: int, sources_d
         else:
             report.answerable += 1
             hits = kb.search(item.question, k)
-            ranks = [r for r, hit in enumerate(hits, 1) if _contains_any(hit.passage.text, item.answer_any)]
+            ranks = [
+                r
+                for r, hit in enumerate(hits, 1)
+                if _contains_any(hit.passage.text, item.answer_any)
+            ]
             reciprocal_ranks.append(1 / ranks[0] if ranks else 0.0)
             hits_1 += bool(ranks) and ranks[0] == 1
             hits_k += bool(ranks)

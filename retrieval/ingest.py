@@ -76,7 +76,8 @@ class Ingestor:
         paths = discover_sources(self._sources_dir)
         if not paths:
             raise IngestError(
-                f"the sources dir {self._sources_dir} has no {' or '.join(SUPPORTED_SUFFIXES)} files"
+                f"the sources dir {self._sources_dir} has no "
+                f"{' or '.join(SUPPORTED_SUFFIXES)} files"
             )
         documents: list[SourceDocument] = []
         failures: dict[str, str] = {}
@@ -89,7 +90,8 @@ class Ingestor:
                 failures[doc_id] = f"{doc_id} {error}"
         if failures:
             raise IngestError(
-                f"nothing was changed: {len(failures)} of {len(paths)} source files cannot be used",
+                f"nothing was changed: {len(failures)} of {len(paths)} "
+                "source files cannot be used",
                 failures,
             )
         return documents
@@ -113,8 +115,13 @@ class Ingestor:
             old_ids = self._store.chunk_ids(previous) if previous else set()
             manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
             return self._report(
-                manifest, previous, old_ids, started, changed=True,
-                embedded=embedded + embedded_passages, new_ids={p.chunk_id for p in flat},
+                manifest,
+                previous,
+                old_ids,
+                started,
+                changed=True,
+                embedded=embedded + embedded_passages,
+                new_ids={p.chunk_id for p in flat},
             )
 
     def _embed_sentences(
@@ -168,7 +175,9 @@ class Ingestor:
             documents=len(manifest.documents),
             chunks=manifest.chunk_count,
             documents_added=len(after.keys() - before.keys()) if changed else 0,
-            documents_updated=sum(1 for k in after.keys() & before.keys() if after[k] != before[k]),
+            documents_updated=sum(
+                1 for k in after.keys() & before.keys() if after[k] != before[k]
+            ),
             documents_removed=len(before.keys() - after.keys()) if changed else 0,
             chunks_added=len(new_ids - old_ids),
             chunks_removed=len(old_ids - new_ids),

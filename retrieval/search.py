@@ -59,7 +59,7 @@ class HybridSearcher:
     def search(self, question: str, question_vector: Matrix, k: int) -> list[SearchHit]:
         pool = min(len(self.passages), max(4 * k, 20))
         result = self._collection.query(
-            query_embeddings=[question_vector], n_results=pool, include=["distances"]
+            query_embeddings=question_vector.reshape(1, -1), n_results=pool, include=["distances"]
         )
         similarity = np.zeros(len(self.passages), dtype=np.float32)
         fused = np.zeros(len(self.passages), dtype=np.float64)

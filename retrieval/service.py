@@ -17,7 +17,7 @@ from retrieval.answer import Answer, Citation, ExtractiveAnswerer, IndexedSenten
 from retrieval.documents import Passage, decode_source, sha256
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError, QuestionError
-from retrieval.ingest import IngestReport, Ingestor
+from retrieval.ingest import Ingestor, IngestReport
 from retrieval.search import HybridSearcher, SearchHit
 from retrieval.store import IndexStore, Manifest, open_chroma
 from retrieval.text import terms
@@ -51,8 +51,12 @@ class KnowledgeBase:
         self._store = store
         self._cache = cache
         self._ingestor = Ingestor(
-            settings.sources_dir, store, cache, embedder,
-            settings.chunk_chars, settings.max_document_bytes,
+            settings.sources_dir,
+            store,
+            cache,
+            embedder,
+            settings.chunk_chars,
+            settings.max_document_bytes,
         )
         self._live: LiveIndex | None = None
 
@@ -83,8 +87,9 @@ class KnowledgeBase:
         except IngestError:
             if self._store.current() is None:
                 raise
-            log.warning("sources could not be ingested; answering from the last good index",
-                        exc_info=True)
+            log.warning(
+                "sources could not be ingested; answering from the last good index", exc_info=True
+            )
             self._live = self._live or self._load(self._require_manifest())
             return None
 
@@ -131,10 +136,18 @@ class KnowledgeBase:
             records = []
             for position, span in enumerate(passage.sentences):
                 text = passage.text[span.start - passage.start : span.end - passage.start]
-                records.append(IndexedSentence(
-                    passage, position, span, text, frozenset(terms(text)), context,
-                    frozen_terms[passage.doc_id], vectors[sha256(text)],
-                ))
+                records.append(
+                    IndexedSentence(
+                        passage,
+                        position,
+                        span,
+                        text,
+                        frozenset(terms(text)),
+                        context,
+                        frozen_terms[passage.doc_id],
+                        vectors[sha256(text)],
+                    )
+                )
                 capital_words = set(_WORD_IN_CAPS.findall(text))
                 for word in re.findall(r"[^\W\d_][\w'\u2019-]*", text[1:]):
                     (capitalised if word in capital_words else lowercase).update(terms(word))
@@ -151,7 +164,8 @@ class KnowledgeBase:
         limit = self._settings.max_question_chars
         if len(cleaned) > limit:
             raise QuestionError(
-                f"That question is {len(cleaned):,} characters long; please keep it under {limit:,}."
+                f"That question is {len(cleaned):,} characters long; "
+                f"please keep it under {limit:,}."
             )
         return cleaned
 
@@ -190,14 +204,25 @@ class KnowledgeBase:
             start, end = group[0].span.start, group[-1].span.end
             quote = passage.text[start - passage.start : end - passage.start]
             if not self._verify(passage, start, end, quote, sources):
-                log.warning("dropped a citation of %s: not verbatim at %d-%d", passage.doc_id, start, end)
+                log.warning(
+                    "dropped a citation of %s: not verbatim at %d-%d", passage.doc_id, start, end
+                )
                 continue
             number = len(citations) + 1
-            citations.append(Citation(
-                n=number, document=passage.doc_id, title=passage.title, section=passage.section,
-                chunk_id=passage.chunk_id, quote=quote, start=start, end=end,
-                score=scores.get(passage.chunk_id, 0.0), date=passage.date,
-            ))
+            citations.append(
+                Citation(
+                    n=number,
+                    document=passage.doc_id,
+                    title=passage.title,
+                    section=passage.section,
+                    chunk_id=passage.chunk_id,
+                    quote=quote,
+                    start=start,
+                    end=end,
+                    score=scores.get(passage.chunk_id, 0.0),
+                    date=passage.date,
+                )
+            )
             parts.extend(f"{sentence.text} [{number}]" for sentence in group)
         return citations, " ".join(parts)
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
 from chromadb.api import ClientAPI
@@ -205,7 +205,8 @@ class IndexStore:
             manifest.collection,
             configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedder": manifest.embedder, "version": version},
-            embedding_function=self._embedder,
+            # Chroma types this for every kind of embeddable input; ours embeds text.
+            embedding_function=cast(Any, self._embedder),
         )
         batch = self._client.get_max_batch_size()
         for offset in range(0, len(passages), batch):
@@ -224,7 +225,9 @@ class IndexStore:
 
     def _next_version(self) -> int:
         versions = [0]
-        versions += [int(m.group(1)) for p in self._dir.iterdir() if (m := _VERSION_FILE.match(p.name))]
+        versions += [
+            int(m.group(1)) for p in self._dir.iterdir() if (m := _VERSION_FILE.match(p.name))
+        ]
         versions += [
             int(name[len(_COLLECTION_PREFIX) :])
             for name in self._collection_names()
@@ -233,7 +236,11 @@ class IndexStore:
         return max(versions) + 1
 
     def _collection_names(self) -> list[str]:
-        return [c.name for c in self._client.list_collections() if c.name.startswith(_COLLECTION_PREFIX)]
+        return [
+            c.name
+            for c in self._client.list_collections()
+            if c.name.startswith(_COLLECTION_PREFIX)
+        ]
 
     def _remove_unused(self, keep: set[int]) -> None:
         for name in self._collection_names():

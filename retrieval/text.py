@@ -39,7 +39,11 @@ _LIST_OR_HEADING = re.compile(r"\s*(?:[-*+\u2022]\s|\d+[.)]\s|#)")
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
     """True when the period at `dot` belongs to an abbreviation such as "U.S." or "Dr."."""
     word_start = dot
-    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in "(\"'\u201c":
+    while (
+        word_start > 0
+        and not text[word_start - 1].isspace()
+        and text[word_start - 1] not in "(\"'\u201c"
+    ):
         word_start -= 1
     word = text[word_start : dot + 1]
     if _DOTTED_ACRONYM.search(word):
@@ -106,12 +110,18 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
                 break
             if not text[boundary].isspace():
                 continue
-            following = text[boundary:block.end].lstrip()
-            if not following or not (following[0].isupper() or following[0].isdigit()
-                                     or following[0] in "\"'\u201c\u2018(["):
+            following = text[boundary : block.end].lstrip()
+            if not following or not (
+                following[0].isupper()
+                or following[0].isdigit()
+                or following[0] in "\"'\u201c\u2018(["
+            ):
                 continue
-            if text[match.start()] == "." and match.end() - match.start() == 1 and \
-                    _ends_with_abbreviation(text, match.start()):
+            if (
+                text[match.start()] == "."
+                and match.end() - match.start() == 1
+                and _ends_with_abbreviation(text, match.start())
+            ):
                 continue
             span = strip_span(text, Span(sentence_start, boundary))
             if span is not None:

@@ -35,9 +35,14 @@ class VectorCache:
         for offset in range(0, len(missing), _BATCH):
             keys = missing[offset : offset + _BATCH]
             computed = embedder.embed_passages([by_hash[key] for key in keys])
-            rows = [(embedder.identity, key, vector.tobytes()) for key, vector in zip(keys, computed, strict=True)]
+            rows = [
+                (embedder.identity, key, vector.tobytes())
+                for key, vector in zip(keys, computed, strict=True)
+            ]
             with self._lock, self._connection:
-                self._connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+                self._connection.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows
+                )
             vectors.update(zip(keys, computed, strict=True))
         return vectors, len(missing)
 

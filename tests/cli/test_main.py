@@ -32,20 +32,26 @@ def test_ask_json_on_a_fresh_data_dir_indexes_first_and_answers(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, out, _ = run_cli(
-        capsys, "ask", "--json", "How many U.S. troops are in Iraq?", "How many U.S. troops are in Syria?"
+        capsys,
+        "ask",
+        "--json",
+        "How many U.S. troops are in Iraq?",
+        "How many U.S. troops are in Syria?",
     )
     assert status == 0
     answered, declined = (json.loads(line) for line in out.splitlines())
     assert {"question", "answer", "grounded", "mode", "citations"} <= answered.keys()
-    assert answered["grounded"] is True and answered["mode"] == "extractive"
+    assert answered["grounded"] is True
+    assert answered["mode"] == "extractive"
     citation = answered["citations"][0]
-    assert CITATION_KEYS <= citation.keys()
+    assert citation.keys() >= CITATION_KEYS
     assert citation["document"] == SEED.name
     assert "2,500" in citation["quote"]
     text = SEED.read_text(encoding="utf-8")
     assert text[citation["start"] : citation["end"]] == citation["quote"]
     assert f"[{citation['n']}]" in answered["answer"]
-    assert declined["grounded"] is False and declined["citations"] == []
+    assert declined["grounded"] is False
+    assert declined["citations"] == []
 
 
 def test_ask_rejects_empty_and_huge_questions_with_a_failing_exit(
@@ -55,7 +61,8 @@ def test_ask_rejects_empty_and_huge_questions_with_a_failing_exit(
     assert status == 1
     empty, huge, good = (json.loads(line) for line in out.splitlines())
     assert "empty" in empty["error"]
-    assert "10,000 characters" in huge["error"] and len(huge["question"]) <= 200
+    assert "10,000 characters" in huge["error"]
+    assert len(huge["question"]) <= 200
     assert good["grounded"] is True
 
 
@@ -64,9 +71,11 @@ def test_ingest_reports_counts_then_nothing_to_do(
 ) -> None:
     status, out, _ = run_cli(capsys, "ingest")
     assert status == 0
-    assert "1 documents, 6 chunks" in out and "1 added, 0 updated, 0 removed" in out
+    assert "1 documents, 6 chunks" in out
+    assert "1 added, 0 updated, 0 removed" in out
     status, out, _ = run_cli(capsys, "ingest")
-    assert status == 0 and "up to date" in out
+    assert status == 0
+    assert "up to date" in out
 
 
 def test_ingest_of_a_missing_sources_dir_fails_clearly(
@@ -83,7 +92,8 @@ def test_a_bad_setting_exits_2_naming_the_variable(
 ) -> None:
     monkeypatch.setenv("BRIEFBOT_TOP_K", "lots")
     status, _, err = run_cli(capsys, "ask", "anything")
-    assert status == 2 and "BRIEFBOT_TOP_K" in err
+    assert status == 2
+    assert "BRIEFBOT_TOP_K" in err
 
 
 def test_sources_lists_title_date_sections_and_chunks(
@@ -91,14 +101,17 @@ def test_sources_lists_title_date_sections_and_chunks(
 ) -> None:
     status, out, _ = run_cli(capsys, "sources")
     assert status == 0
-    assert "date: 2024-01-06" in out and "chunks: 6" in out
+    assert "date: 2024-01-06" in out
+    assert "chunks: 6" in out
     assert "U.S. Forces in Iraq" in out
     status, out, _ = run_cli(capsys, "sources", "--json")
     manifest = json.loads(out)
     assert manifest["documents"][0]["doc_id"] == SEED.name
 
 
-def test_eval_reports_the_seed_numbers(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_reports_the_seed_numbers(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     status, out, _ = run_cli(capsys, "eval", "--json", str(SEED_QUESTIONS))
     assert status == 0
     report = json.loads(out)
@@ -124,5 +137,6 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "Cato Institute" in result.stdout and "Sources:\n  [1]" in result.stdout
+    assert "Cato Institute" in result.stdout
+    assert "Sources:\n  [1]" in result.stdout
     assert "The documents don't cover this." in result.stdout

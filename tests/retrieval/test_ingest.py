@@ -25,7 +25,9 @@ def test_ingesting_twice_changes_nothing(settings: Settings) -> None:
     kb = KnowledgeBase.open(settings)
     first = kb.ingest()
     second = kb.ingest()
-    assert first.changed and first.documents == 1 and first.chunks == first.chunks_added > 0
+    assert first.changed
+    assert first.documents == 1
+    assert first.chunks == first.chunks_added > 0
     assert not second.changed
     assert second.version == first.version
     assert second.texts_embedded == 0
@@ -38,12 +40,18 @@ def test_editing_one_file_re_embeds_only_that_file(settings: Settings, sources: 
     assert first.documents == 2
     (sources / "budget.txt").write_text(SECOND.replace("40", "45"), encoding="utf-8")
     second = kb.ingest()
-    assert second.changed and second.version == first.version + 1
-    assert (second.documents_added, second.documents_updated, second.documents_removed) == (0, 1, 0)
+    assert second.changed
+    assert second.version == first.version + 1
+    assert (second.documents_added, second.documents_updated, second.documents_removed) == (
+        0,
+        1,
+        0,
+    )
     assert (second.chunks_added, second.chunks_removed) == (1, 1)
-    assert second.texts_embedded == 2  # the changed passage and its one sentence
+    assert second.texts_embedded == 2  # the changed passage, and its one sentence
     answer = kb.ask("How much will the ministry spend on bridges?")
-    assert answer.grounded and "45 million" in answer.citations[0].quote
+    assert answer.grounded
+    assert "45 million" in answer.citations[0].quote
 
 
 def test_a_removed_file_loses_its_chunks(settings: Settings, sources: Path) -> None:
@@ -53,7 +61,8 @@ def test_a_removed_file_loses_its_chunks(settings: Settings, sources: Path) -> N
     assert "budget.txt" in live_chunk_documents(settings)
     (sources / "budget.txt").unlink()
     report = kb.ingest()
-    assert report.documents_removed == 1 and report.chunks_removed == 1
+    assert report.documents_removed == 1
+    assert report.chunks_removed == 1
     assert set(live_chunk_documents(settings)) == {"000_a4b66e995d028465.txt"}
     assert not kb.ask("How much will be spent on new bridges in 2025?").grounded
 
@@ -78,7 +87,7 @@ def test_a_bad_file_fails_the_ingest_and_keeps_the_last_good_index(
     assert kb.manifest().version == good.version
     assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded
     (sources / name).unlink()
-    assert not kb.ingest().changed  # recovered, and nothing was half-written
+    assert not kb.ingest().changed  # recovered, with nothing half-written
 
 
 def test_missing_and_empty_sources_dirs_are_clear_errors(make_settings, tmp_path: Path) -> None:
@@ -116,7 +125,8 @@ def test_changing_the_embedder_re_indexes(make_settings) -> None:
     first = nano.ingest()
     word = KnowledgeBase.open(make_settings(embedder="wordllama"))
     report = word.ingest()
-    assert report.changed and report.version == first.version + 1
+    assert report.changed
+    assert report.version == first.version + 1
     assert word.manifest().embedder == "briefbot-wordllama"
     client = open_chroma(make_settings().chroma_dir)
     # Chroma rebuilds the registered embedder from the collection's stored configuration.

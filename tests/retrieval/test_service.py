@@ -25,12 +25,15 @@ def test_answers_cite_verbatim_quotes_that_hold_the_answer(
 ) -> None:
     answer = kb.ask(question)
     source = SEED.read_text(encoding="utf-8")
-    assert answer.grounded and answer.mode == "extractive"
+    assert answer.grounded
+    assert answer.mode == "extractive"
     assert any(expected in citation.quote for citation in answer.citations)
     for citation in answer.citations:
         assert source[citation.start : citation.end] == citation.quote
         assert f"[{citation.n}]" in answer.text
-        assert citation.document == SEED.name and citation.title and citation.date == "2024-01-06"
+        assert citation.document == SEED.name
+        assert citation.title
+        assert citation.date == "2024-01-06"
 
 
 @pytest.mark.parametrize(
@@ -41,12 +44,15 @@ def test_answers_cite_verbatim_quotes_that_hold_the_answer(
         "What is the recipe for hummus?",
     ],
 )
-def test_questions_the_documents_do_not_answer_are_declined(kb: KnowledgeBase, question: str) -> None:
+def test_questions_the_documents_do_not_answer_are_declined(
+    kb: KnowledgeBase, question: str
+) -> None:
     answer = kb.ask(question)
     assert not answer.grounded
     assert answer.citations == ()
     assert answer.text.startswith(NOT_COVERED)
-    assert answer.suggestions and answer.suggestions[0] in answer.text
+    assert answer.suggestions
+    assert answer.suggestions[0] in answer.text
 
 
 def test_a_quote_that_no_longer_matches_its_source_is_never_shown(
@@ -55,9 +61,11 @@ def test_a_quote_that_no_longer_matches_its_source_is_never_shown(
     path = settings.sources_dir / SEED.name
     path.write_text(path.read_text(encoding="utf-8").replace("2,500", "3,000"), encoding="utf-8")
     answer = kb.ask("How many U.S. troops are stationed in Iraq?")  # served from the old index
-    assert not answer.grounded and answer.citations == ()
+    assert not answer.grounded
+    assert answer.citations == ()
     assert "2,500" not in answer.text
-    assert answer.note and "ingest" in answer.note
+    assert answer.note
+    assert "ingest" in answer.note
 
 
 @pytest.mark.parametrize(
@@ -71,7 +79,9 @@ def test_unusable_questions_raise_a_clear_error(
         kb.ask(question)
 
 
-def test_ensure_index_keeps_serving_when_a_source_breaks(kb: KnowledgeBase, settings: Settings) -> None:
+def test_ensure_index_keeps_serving_when_a_source_breaks(
+    kb: KnowledgeBase, settings: Settings
+) -> None:
     version = kb.manifest().version
     (settings.sources_dir / "broken.txt").write_bytes(b"\x00\x01\x02")
     assert kb.ensure_index() is None
@@ -79,7 +89,9 @@ def test_ensure_index_keeps_serving_when_a_source_breaks(kb: KnowledgeBase, sett
     assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded
 
 
-def test_a_new_process_answers_from_the_index_on_disk(kb: KnowledgeBase, settings: Settings) -> None:
+def test_a_new_process_answers_from_the_index_on_disk(
+    kb: KnowledgeBase, settings: Settings
+) -> None:
     reopened = KnowledgeBase.open(settings)
     assert reopened.manifest() == kb.manifest()
     assert reopened.ask("Who is Justin Logan?").grounded

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from retrieval.text import split_long, split_sentences, terms
-from retrieval.text import Span
+from retrieval.text import Span, split_long, split_sentences, terms
 
 
 def sentences(text: str) -> list[str]:
@@ -9,7 +8,10 @@ def sentences(text: str) -> list[str]:
 
 
 def test_abbreviations_do_not_end_a_sentence() -> None:
-    text = "The U.S. Strike happened. Dr. Smith met J. Doe in Jan. 2024 at 5 p.m. on Friday. Then he left."
+    text = (
+        "The U.S. Strike happened. Dr. Smith met J. Doe in Jan. 2024 at 5 p.m. on Friday. "
+        "Then he left."
+    )
     assert sentences(text) == [
         "The U.S. Strike happened.",
         "Dr. Smith met J. Doe in Jan. 2024 at 5 p.m. on Friday. Then he left.",
@@ -17,7 +19,9 @@ def test_abbreviations_do_not_end_a_sentence() -> None:
 
 
 def test_quotes_and_paragraphs_bound_sentences() -> None:
-    text = "\u201cWe stress our position,\u201d Sudani said.\nA heading\nNext paragraph! Is it? Yes."
+    text = (
+        "\u201cWe stress our position,\u201d Sudani said.\nA heading\nNext paragraph! Is it? Yes."
+    )
     assert sentences(text) == [
         "\u201cWe stress our position,\u201d Sudani said.",
         "A heading",
