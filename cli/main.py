@@ -126,7 +126,7 @@ def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     questions = load_questions(args.questions_file)
     kb.ensure_index()
     k = args.k or 5
-    report = evaluate(kb, questions, k, kb_sources_dir(args))
+    report = evaluate(kb, questions, k, args.settings.sources_dir)
     if args.json:
         print(
             json.dumps({**report.summary(), "details": report.details}, ensure_ascii=False),
@@ -141,10 +141,6 @@ def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         for detail in misses:
             print(f"  - {detail['question']}\n    -> {detail['answer'][:160]}", file=out)
     return EXIT_OK
-
-
-def kb_sources_dir(args: argparse.Namespace) -> Path:
-    return Path(args.settings.sources_dir)
 
 
 def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:

@@ -83,9 +83,6 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest source document accepted, in bytes.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="Log level of the bot's own loggers."
-    )
 
     @property
     def chroma_dir(self) -> Path:

@@ -84,12 +84,10 @@ class KnowledgeBase:
         """Bring the index up to date; with a bad source, keep serving the last good one."""
         try:
             return self.ingest()
-        except IngestError:
+        except IngestError as error:
             if self._store.current() is None:
                 raise
-            log.warning(
-                "sources could not be ingested; answering from the last good index", exc_info=True
-            )
+            log.warning("answering from the last good index: %s", error)
             self._live = self._live or self._load(self._require_manifest())
             return None
 

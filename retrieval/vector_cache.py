@@ -31,7 +31,10 @@ class VectorCache:
         """Vectors for the texts keyed by text hash, and how many had to be computed."""
         by_hash = {sha256(text): text for text in texts}
         vectors = self._lookup(embedder.identity, list(by_hash))
-        missing = [key for key in by_hash if key not in vectors]
+        # Batches of similar length: the models pad a batch to its longest text.
+        missing = sorted(
+            (key for key in by_hash if key not in vectors), key=lambda k: len(by_hash[k])
+        )
         for offset in range(0, len(missing), _BATCH):
             keys = missing[offset : offset + _BATCH]
             computed = embedder.embed_passages([by_hash[key] for key in keys])

