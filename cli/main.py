@@ -21,7 +21,7 @@ from retrieval.evaluation import evaluate, load_questions
 from retrieval.ingest import IngestReport
 from retrieval.service import KnowledgeBase
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _print_report(report: IngestReport, out: TextIO) -> None:
@@ -125,7 +125,7 @@ def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int
 def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     questions = load_questions(args.questions_file)
     kb.ensure_index()
-    k = args.k or 5
+    k = args.k or args.settings.top_k
     report = evaluate(kb, questions, k, args.settings.sources_dir)
     if args.json:
         print(
@@ -199,13 +199,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"briefbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     args.settings = settings
-    kb = KnowledgeBase.open(settings)
+    try:
+        kb = KnowledgeBase.open(settings)
+    except OSError as error:
+        print(
+            f"briefbot: BRIEFBOT_DATA_DIR {settings.data_dir} is not usable: {error}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return int(args.handler(kb, args, sys.stdout))
-    except BriefbotError as error:
+    except BrokenPipeError:  # `briefbot ask ... | head`: the reader left, nothing to report
+        return EXIT_OK
+    except (BriefbotError, OSError) as error:
         print(f"briefbot: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
     finally:
         kb.close()

@@ -13,12 +13,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from retrieval.errors import DocumentError
-from retrieval.text import Span, split_long, split_sentences, strip_span
+from retrieval.text import Span, is_hard_wrapped, split_long, split_sentences, strip_span
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
 LEAD_SECTION = "Introduction"
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _MONTHS = {
     name: number
@@ -69,6 +69,7 @@ class SourceDocument:
     text: str
     sections: tuple[Section, ...]
     content_hash: str
+    hard_wrapped: bool
 
     @property
     def file_name(self) -> str:
@@ -115,24 +116,29 @@ def decode_source(data: bytes) -> str:
 def read_source_text(path: Path, max_bytes: int) -> str:
     """The text of a source file, checked for size, encoding and content."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(f"is {size:,} bytes, over the limit of {max_bytes:,}")
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # never more, even if the file grows meanwhile
     except OSError as error:
-        raise DocumentError(f"cannot be read ({error.strerror})") from None
+        raise DocumentError(f"cannot be read ({error.strerror or error})") from None
+    if len(data) > max_bytes:
+        raise DocumentError(f"is over the size limit of {max_bytes:,} bytes")
     return decode_source(data)
 
 
-def _front_matter(text: str) -> tuple[dict[str, str], int]:
-    match = _FRONT_MATTER.match(text)
+def _front_matter(text: str, start: int) -> tuple[dict[str, str], int]:
+    """`key: value` lines between `---` lines at the top; anything else there is body text
+    (a Markdown horizontal rule, say)."""
+    match = _FRONT_MATTER.match(text, start)
     if not match:
-        return {}, 0
+        return {}, start
     fields: dict[str, str] = {}
     for line in match.group(1).splitlines():
         key, separator, value = line.partition(":")
-        if separator and key.strip():
-            fields[key.strip().lower()] = value.strip().strip("\"'")
+        if not line.strip():
+            continue
+        if not separator or not re.fullmatch(r"[\w-]+", key.strip()):
+            return {}, start
+        fields[key.strip().lower()] = value.strip().strip("\"'")
     return fields, match.end()
 
 
@@ -161,12 +167,16 @@ def _parse_date(value: str) -> str | None:
         return find_date(value)
 
 
-def _heading_text(text: str, line: Span, next_line: Span | None) -> str | None:
+def _heading_text(
+    text: str, line: Span, neighbours: tuple[Span | None, Span | None], hard_wrapped: bool
+) -> str | None:
     """The heading a line stands for, or None if it is body text.
 
     Markdown headings count anywhere. A bare heading is a short line without final
-    punctuation, followed by a longer line of body text (the seed's style).
+    punctuation, followed by a longer line of body text (the seed's style); in hard-wrapped
+    text it must also stand alone between blank lines, or it is just a wrapped line.
     """
+    previous_line, next_line = neighbours
     content = line.of(text)
     markdown = _MARKDOWN_HEADING.match(content)
     if markdown:
@@ -181,6 +191,11 @@ def _heading_text(text: str, line: Span, next_line: Span | None) -> str | None:
     ):
         return None
     if next_line is None or _MARKDOWN_HEADING.match(next_line.of(text)):
+        return None
+    if hard_wrapped and not (
+        text.count("\n", previous_line.end if previous_line else 0, line.start) != 1
+        and text.count("\n", line.end, next_line.start) > 1
+    ):
         return None
     return stripped if len(next_line.of(text).strip()) > len(stripped) else None
 
@@ -198,25 +213,32 @@ def _lines(text: str, start: int) -> list[Span]:
 
 def _fallback_title(text: str, body_start: int, path: Path) -> str:
     """A title from the lead sentence (without a leading dateline), else the file name."""
-    sentences = split_sentences(text, body_start)
+    sentences = split_sentences(text, body_start, hard_wrapped=is_hard_wrapped(text))
     if not sentences:
         return path.stem
     lead = sentences[0].of(text)
     lead = _DATELINE.sub("", sentences[0].of(text)).rstrip(".")
     if len(lead) <= _TITLE_LIMIT:
         return lead
-    return lead[: lead.rfind(" ", 0, _TITLE_LIMIT)].rstrip(",;: ") + "\u2026"
+    cut = lead.rfind(" ", 0, _TITLE_LIMIT)
+    return lead[: cut if cut > 0 else _TITLE_LIMIT].rstrip(",;: ") + "\u2026"
 
 
 def parse_document(path: Path, doc_id: str, text: str) -> SourceDocument:
     """Find the title, date and sections of a document's text."""
-    fields, body_start = _front_matter(text)
+    # A byte-order mark stays in the text (offsets must match the file) but starts nothing.
+    fields, body_start = _front_matter(text, 1 if text.startswith("\ufeff") else 0)
     lines = _lines(text, body_start)
+    hard_wrapped = is_hard_wrapped(text[body_start:])
     title = fields.get("title") or None
     content_start = body_start
     headings: list[tuple[str, Span]] = []
     for index, line in enumerate(lines):
-        heading = _heading_text(text, line, lines[index + 1] if index + 1 < len(lines) else None)
+        neighbours = (
+            lines[index - 1] if index > 0 else None,
+            lines[index + 1] if index + 1 < len(lines) else None,
+        )
+        heading = _heading_text(text, line, neighbours, hard_wrapped)
         if heading is None:
             continue
         if index == 0 and title is None:
@@ -245,6 +267,7 @@ def parse_document(path: Path, doc_id: str, text: str) -> SourceDocument:
         text=text,
         sections=tuple(sections),
         content_hash=sha256(text),
+        hard_wrapped=hard_wrapped,
     )
 
 
@@ -255,7 +278,9 @@ def cut_passages(document: SourceDocument, max_chars: int) -> list[Passage]:
     for section in document.sections:
         sentences = [
             piece
-            for sentence in split_sentences(text, section.body.start, section.body.end)
+            for sentence in split_sentences(
+                text, section.body.start, section.body.end, document.hard_wrapped
+            )
             for piece in split_long(text, sentence, max_chars)
         ]
         group: list[Span] = []

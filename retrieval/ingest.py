@@ -23,7 +23,7 @@ from retrieval.documents import (
     sha256,
 )
 from retrieval.embedders import Embedder
-from retrieval.errors import DocumentError, IngestError
+from retrieval.errors import DocumentError, IndexUnavailableError, IngestError
 from retrieval.store import DocumentInfo, IndexStore, Manifest
 from retrieval.vector_cache import VectorCache
 
@@ -102,8 +102,13 @@ class Ingestor:
         with self._store.writer_lock():
             documents = self.read_sources()
             passages = {doc.doc_id: cut_passages(doc, self._chunk_chars) for doc in documents}
-            previous = self._store.current()
+            try:
+                previous = self._store.current()
+            except IndexUnavailableError:
+                previous = None  # a damaged pointer or manifest: rebuild from the sources
             infos = [self._info(doc, passages[doc.doc_id]) for doc in documents]
+            if previous is not None and not self._store.is_intact(previous):
+                previous = None  # its collection is gone or partial: rebuild
             if previous is not None and self._unchanged(previous, infos):
                 return self._report(previous, previous, set(), started, changed=False, embedded=0)
             flat = [passage for doc in documents for passage in passages[doc.doc_id]]

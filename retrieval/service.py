@@ -101,9 +101,11 @@ class KnowledgeBase:
         return manifest
 
     def _live_index(self) -> LiveIndex:
-        if self._live is None:
-            self._live = self._load(self._require_manifest())
-        return self._live
+        """The index to answer from; follows a newer version published by another process."""
+        live = self._live
+        if live is None or self._store.current_version() not in (None, live.manifest.version):
+            live = self._live = self._load(self._require_manifest())
+        return live
 
     def _load(self, manifest: Manifest) -> LiveIndex:
         if manifest.embedder != self._embedder.identity:

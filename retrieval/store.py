@@ -150,15 +150,36 @@ class IndexStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def current(self) -> Manifest | None:
-        pointer = self._dir / "current.json"
-        if not pointer.exists():
+    def current_version(self) -> int | None:
+        """The live version number: cheap enough to check before every question."""
+        try:
+            return int(
+                json.loads((self._dir / "current.json").read_text(encoding="utf-8"))["version"]
+            )
+        except FileNotFoundError:
             return None
-        version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
-        return self.manifest(version)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
+
+    def current(self) -> Manifest | None:
+        version = self.current_version()
+        return None if version is None else self.manifest(version)
 
     def manifest(self, version: int) -> Manifest:
-        return Manifest.from_json((self._dir / f"v{version}.json").read_text(encoding="utf-8"))
+        try:
+            raw = (self._dir / f"v{version}.json").read_text(encoding="utf-8")
+            return Manifest.from_json(raw)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexUnavailableError(
+                f"index version {version} is unreadable ({error})"
+            ) from None
+
+    def is_intact(self, manifest: Manifest) -> bool:
+        """The version's collection exists and holds every chunk its manifest lists."""
+        try:
+            return self.collection(manifest).count() == manifest.chunk_count
+        except IndexUnavailableError:
+            return False
 
     def collection(self, manifest: Manifest) -> Collection:
         try:

@@ -31,7 +31,8 @@ _ABBREVIATIONS = frozenset(
     approx fig mt ft est dept univ assn e.g i.e a.m p.m""".split()
 )
 _DOTTED_ACRONYM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*")
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*")
+_IDEOGRAPHIC_ENDS = "\u3002\uff01\uff1f"
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _LIST_OR_HEADING = re.compile(r"\s*(?:[-*+\u2022]\s|\d+[.)]\s|#)")
 
@@ -54,21 +55,35 @@ def _ends_with_abbreviation(text: str, dot: int) -> bool:
     return len(bare) == 1 and bare.isalpha() and word[0].isupper()  # an initial: "J. Smith"
 
 
-def _line_ends_paragraph(text: str, newline: int) -> bool:
-    """A single newline is a soft wrap unless the line before it ends a sentence or block."""
-    before = text[:newline].rstrip(" \t")
-    if not before:
+def _line_ends_paragraph(text: str, newline: int, hard_wrapped: bool) -> bool:
+    """A single newline is a soft wrap unless the line before it ends a sentence or block.
+
+    In a hard-wrapped text (paragraphs separated by blank lines, lines cut at a column) a short
+    unpunctuated line is only a wrapped line; elsewhere it is a heading or a list line.
+    """
+    end = newline
+    while end > 0 and text[end - 1] in " \t\r":
+        end -= 1
+    line_start = text.rfind("\n", 0, end) + 1
+    if end == line_start:
         return True
-    if before[-1] in ".!?:;\u2026\"'\u201d\u2019)":
+    if text[end - 1] in ".!?:;\u2026\"'\u201d\u2019)\u3002\uff01\uff1f":
         return True
-    after = text[newline + 1 :]
-    if _LIST_OR_HEADING.match(after):
+    if _LIST_OR_HEADING.match(text, newline + 1):
         return True
-    line_start = before.rfind("\n") + 1
-    return len(before) - line_start < 80  # a short unpunctuated line: a heading or a list line
+    return not hard_wrapped and end - line_start < 80
 
 
-def _blocks(text: str, start: int, end: int) -> list[Span]:
+def is_hard_wrapped(text: str) -> bool:
+    """Blank-line paragraphs whose lines mostly stop mid-sentence: wrapped at a column."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 4 or "\n\n" not in text.replace("\r", ""):
+        return False
+    unfinished = sum(1 for line in lines if line[-1] not in ".!?:;\u2026\"'\u201d\u2019)")
+    return unfinished / len(lines) > 0.4
+
+
+def _blocks(text: str, start: int, end: int, hard_wrapped: bool) -> list[Span]:
     """Paragraph-like blocks of text[start:end]: split at blank lines and hard line ends."""
     blocks: list[Span] = []
     block_start = start
@@ -77,7 +92,9 @@ def _blocks(text: str, start: int, end: int) -> list[Span]:
         newline = text.find("\n", position, end)
         if newline == -1:
             break
-        if _line_ends_paragraph(text, newline) or _PARAGRAPH_BREAK.match(text, newline):
+        if _line_ends_paragraph(text, newline, hard_wrapped) or _PARAGRAPH_BREAK.match(
+            text, newline
+        ):
             blocks.append(Span(block_start, newline))
             block_start = newline + 1
         position = newline + 1
@@ -95,27 +112,32 @@ def strip_span(text: str, span: Span) -> Span | None:
     return Span(start, end) if start < end else None
 
 
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+def _starts_sentence(text: str, boundary: int, end: int) -> bool:
+    if not text[boundary].isspace():
+        return False
+    following = text[boundary:end].lstrip()
+    return bool(following) and (
+        following[0].isupper() or following[0].isdigit() or following[0] in "\"'\u201c\u2018(["
+    )
+
+
+def split_sentences(
+    text: str, start: int = 0, end: int | None = None, hard_wrapped: bool = False
+) -> list[Span]:
     """Sentences of text[start:end] as spans into `text`, whitespace trimmed.
 
     A sentence never crosses a paragraph. Abbreviations ("U.S.", "Dr.", initials) do not end one.
     """
     end = len(text) if end is None else end
     sentences: list[Span] = []
-    for block in _blocks(text, start, end):
+    for block in _blocks(text, start, end, hard_wrapped):
         sentence_start = block.start
         for match in _SENTENCE_END.finditer(text, block.start, block.end):
             boundary = match.end()
             if boundary >= block.end:
                 break
-            if not text[boundary].isspace():
-                continue
-            following = text[boundary : block.end].lstrip()
-            if not following or not (
-                following[0].isupper()
-                or following[0].isdigit()
-                or following[0] in "\"'\u201c\u2018(["
-            ):
+            ideographic = text[match.start()] in _IDEOGRAPHIC_ENDS  # no space follows these
+            if not ideographic and not _starts_sentence(text, boundary, block.end):
                 continue
             if (
                 text[match.start()] == "."

@@ -18,9 +18,12 @@ _BATCH = 64
 class VectorCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, check_same_thread=False)
+        # WAL and a long timeout: a reader loading an index must not fail while an ingest
+        # in another process writes vectors.
+        self._connection = sqlite3.connect(path, timeout=60, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._connection:
+            self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS vectors ("
                 " embedder TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,"

@@ -90,7 +90,7 @@ def test_unusable_bytes_are_rejected_with_a_reason(data: bytes, reason: str) -> 
 def test_oversized_file_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "big.txt"
     path.write_text("x" * 2000, encoding="utf-8")
-    with pytest.raises(DocumentError, match="over the limit"):
+    with pytest.raises(DocumentError, match="over the size limit"):
         read_source_text(path, 1000)
 
 
@@ -100,3 +100,31 @@ def test_a_megabyte_on_one_line_becomes_bounded_passages() -> None:
     assert len(text) > 1_000_000
     assert all(p.end - p.start <= 600 for p in passages)
     assert all(text[p.start : p.end] == p.text for p in passages)
+
+
+def test_hard_wrapped_text_keeps_its_short_lines_in_sentences() -> None:
+    text = (
+        "Budget report\n\nOfficials said on Monday that the costs of the programme\n"
+        "will rise sharply next year because of inflation and delays\n"
+        "Officials expect the total to reach 40 million euros\n"
+        "by the end of the decade, according to the ministry.\n\nRisks\n\n"
+        "The ministry warned that further delays could push the\ntotal higher still.\n"
+    )
+    document = parse(text, "wrapped.txt")
+    assert document.title == "Budget report"
+    assert [s.title for s in document.sections] == ["Introduction", "Risks"]
+    assert any("40 million euros\nby the end" in p.text for p in cut_passages(document, 600))
+
+
+def test_byte_order_mark_and_horizontal_rules_are_not_front_matter() -> None:
+    marked = parse("\ufeff---\ntitle: Marked\n---\n# Head\nBody text here.\n")
+    assert marked.title == "Marked"
+    assert [s.title for s in marked.sections] == ["Head"]
+    ruled_text = "---\n\nAn important intro paragraph.\n\n---\nMore text follows.\n"
+    ruled = parse(ruled_text)
+    assert "An important intro paragraph." in ruled.sections[0].body.of(ruled_text)
+
+
+def test_a_title_from_text_without_spaces_stays_short() -> None:
+    document = parse("\u6f22\u5b57" * 5000 + "\u3002", "cjk.txt")
+    assert len(document.title) <= 91

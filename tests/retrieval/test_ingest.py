@@ -151,3 +151,24 @@ def test_a_megabyte_on_one_line_is_indexed_in_bounded_passages(
     assert report.documents == 2
     assert report.chunks > 1_000_000 // 600
     assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded
+
+
+def test_a_lost_collection_is_rebuilt_by_the_next_ingest(settings: Settings) -> None:
+    kb = KnowledgeBase.open(settings)
+    good = kb.ingest()
+    open_chroma(settings.chroma_dir).delete_collection(f"passages_v{good.version}")
+    report = KnowledgeBase.open(settings).ingest()
+    assert report.changed
+    assert report.version == good.version + 1
+    assert KnowledgeBase.open(settings).ask("Who is Justin Logan?").grounded
+
+
+def test_a_long_running_reader_follows_a_newer_version(settings: Settings, sources: Path) -> None:
+    reader = KnowledgeBase.open(settings)
+    reader.ingest()
+    assert not reader.ask("How much will be spent on new bridges in 2025?").grounded
+    (sources / "budget.txt").write_text(SECOND, encoding="utf-8")
+    KnowledgeBase.open(settings).ingest()  # another writer, e.g. `briefbot ingest`
+    answer = reader.ask("How much will be spent on new bridges in 2025?")
+    assert answer.grounded
+    assert "40 million" in answer.citations[0].quote
