@@ -9,7 +9,6 @@ many", a date for "when", a name for "who").
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,8 +34,9 @@ _KIND_PATTERNS = [
     (
         AnswerKind.NUMBER,
         re.compile(
-            r"\bhow (?:many|much|big|large|high|low|long|old|far)\b|\bwhat (?:number|percentage|"
-            r"share|amount|proportion|size|price|cost|rate|figure|sum|total)\b|\bhow many\b"
+            r"\bhow (?:many|much|big|large|high|low|long|old|far|quickly|often)\b|"
+            r"^\W*(?:what|which)\b.*\b(?:number|percentage|share|amount|proportion|price|cost|"
+            r"rate|figure|sum|total|level|margin|majority|value|fine|fee|salary|budget|deficit)s?\b"
         ),
     ),
     (
@@ -66,6 +66,15 @@ _MONTHS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
     saturday sunday yesterday today tomorrow week month year decade century""".split()
 )
+_ASKS_MONEY = re.compile(
+    r"\b(?:spen[dt]s?|spending|costs?|pa(?:y|id|ys)|worth|price|budget|funds?|funding|invest\w*|"
+    r"compensation|fines?|salary|wages?|money|afford|revenue|profits?|earn\w*|raised?)\b"
+)
+_MONEY = re.compile(
+    r"[$\u00a3\u20ac\u00a5]|\b(?:dollars?|pounds?|euros?|yen|yuan|roubles?|rubles?|francs?|"
+    r"rupees?|pence|cents?|bn|billion|trillion|m|\d+(?:\.\d+)?(?:bn|m|p))\b",
+    re.IGNORECASE,
+)
 _DATE_EXPRESSION = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b|"
     r"\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
@@ -91,7 +100,8 @@ _ALIASES = [
 ]
 _CONTINUATION = re.compile(r"(?:He|She|They|It|His|Her|Their|Its)\b")
 # Share of the question's non-name words a sentence must contain (or an alias of them).
-_MIN_FOCUS_COVERAGE = 0.3
+_MIN_FOCUS_COVERAGE = 0.25
+_ENOUGH_FOCUS_TERMS = 2  # however long the question
 # Words that shape a question rather than say what it is about ("in what year", "take place").
 _QUESTION_SHAPE = frozenset(
     terms(
@@ -173,6 +183,9 @@ class _Question:
     kind: AnswerKind
     terms: frozenset[str]
     constraints: tuple[frozenset[str], ...]  # each: the stems of one named thing
+    words: frozenset[str]
+    names: frozenset[str]
+    asks_money: bool
 
 
 def _term_matches(term: str, available: frozenset[str]) -> bool:
@@ -194,17 +207,23 @@ def _constraint_matches(constraint: frozenset[str], available: frozenset[str]) -
 
 
 def _constraints_hold(
-    constraints: Sequence[frozenset[str]], window: frozenset[str], document: frozenset[str]
+    constraints: Sequence[frozenset[str]],
+    window: frozenset[str],
+    document: frozenset[str],
+    new_names: bool,
+    strict: bool,
 ) -> bool:
-    """One or two named things must all be in the sentence itself ("troops in Syria" is not
-    answered by a sentence about Iraq). A long question names more than one sentence holds:
-    two thirds of them in the sentence and the rest elsewhere in its document suffice."""
-    in_sentence = [_constraint_matches(c, window) for c in constraints]
-    needed = len(constraints) if len(constraints) <= 2 else math.ceil(2 * len(constraints) / 3)
-    return sum(in_sentence) >= needed and all(
-        held or _constraint_matches(c, document)
-        for c, held in zip(constraints, in_sentence, strict=True)
-    )
+    """Every named thing of the question must be in the sentence, its heading or its title;
+    or, when the sentence names nothing new, at least in its document: "The men are held at
+    the police station" answers a question about "the four Guantanamo Britons" in an article
+    about them. A sentence that brings in other names ("2,500 troops in Iraq") does not answer
+    for a thing it leaves out ("troops in Syria")."""
+    missing = [c for c in constraints if not _constraint_matches(c, window)]
+    if not missing:
+        return True
+    if len(missing) == len(constraints) or (new_names and strict):
+        return False
+    return all(_constraint_matches(c, document) for c in missing)
 
 
 def _names(text: str) -> set[str]:
@@ -224,16 +243,60 @@ def _switches_subject(lead: str, follower: str, question_names: set[str]) -> boo
     return any(_term_matches(name, lead_names) for name in _names(follower) - question_names)
 
 
-def _has_kind(sentence: str, kind: AnswerKind, question_names: set[str]) -> bool:
+def _has_kind(sentence: str, kind: AnswerKind, question: _Question) -> bool:
+    """Whether the sentence holds an answer of the kind asked for that the question does not
+    already contain (the "11th month" of the question is not the answer to "what total")."""
     if kind is AnswerKind.ANY:
         return True
-    tokens = words(sentence)
     if kind is AnswerKind.NUMBER:
+        if question.asks_money and not _MONEY.search(sentence):
+            return False  # "how much does it cost" is not answered by "2,500 troops"
         undated = _DATE_EXPRESSION.sub(" ", sentence)  # "January 4" is no count
-        return bool(_DIGIT.search(undated)) or any(t in _NUMBER_WORDS for t in words(undated))
+        return any(
+            (token[0].isdigit() or token in _NUMBER_WORDS) and token not in question.words
+            for token in words(undated)
+        )
     if kind is AnswerKind.DATE:
-        return bool(_YEAR.search(sentence)) or any(t in _MONTHS for t in tokens)
-    return bool(_names(sentence) - question_names)
+        dates = [m.group(0).lower() for m in _YEAR.finditer(sentence)]
+        dates += [t for t in words(sentence) if t in _MONTHS]
+        return any(date not in question.words for date in dates)
+    return bool(_names(sentence) - question.names)
+
+
+PROXIMITY_WEIGHT = 0.4
+
+
+def _answer_proximity(sentence: str, question: _Question) -> float:
+    """1 when a new answer of the asked kind sits right next to a word of the question
+    ("Prime Minister Mohammed Shia al-Sudani", "2,500 U.S. troops"), falling with distance."""
+    if question.kind is AnswerKind.ANY:
+        return 0.0
+    tokens = words(sentence)
+    question_terms = question.terms
+    anchors = [
+        i
+        for i, t in enumerate(tokens)
+        if t not in STOPWORDS and terms(t) and terms(t)[0] in question_terms
+    ]
+    if question.kind is AnswerKind.NAME:
+        names = _names(sentence) - question.names
+        answers = [i for i, t in enumerate(tokens) if t in names]
+    elif question.kind is AnswerKind.NUMBER:
+        answers = [
+            i
+            for i, t in enumerate(tokens)
+            if (t[0].isdigit() or t in _NUMBER_WORDS) and t not in question.words
+        ]
+    else:
+        answers = [
+            i
+            for i, t in enumerate(tokens)
+            if (t in _MONTHS or _YEAR.fullmatch(t)) and t not in question.words
+        ]
+    if not anchors or not answers:
+        return 0.0
+    distance = min(abs(a - b) for a in anchors for b in answers)
+    return 1.0 / (1.0 + distance / 3)
 
 
 class ExtractiveAnswerer:
@@ -247,7 +310,9 @@ class ExtractiveAnswerer:
             (k for k, pattern in _KIND_PATTERNS if pattern.search(lowered)), AnswerKind.ANY
         )
         constraints: list[frozenset[str]] = []
-        for match in re.finditer(r"(?:[A-Z][\w'\u2019-]*\.?(?:\s+|$))+", normalize(question)):
+        for match in re.finditer(
+            r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*", normalize(question)
+        ):
             phrase = [
                 w for w in match.group(0).split() if w.lower().strip(".") not in _QUESTION_OPENERS
             ]
@@ -258,7 +323,17 @@ class ExtractiveAnswerer:
         for term in terms(question):
             if term not in covered and (term in self._proper_nouns or term.isdigit()):
                 constraints.append(frozenset({term}))
-        return _Question(question, kind, frozenset(terms(question)), tuple(constraints))
+        return _Question(
+            question,
+            kind,
+            frozenset(terms(question)),
+            tuple(constraints),
+            frozenset(words(question)),
+            frozenset(_names(question)),
+            kind is AnswerKind.NUMBER
+            and "how many" not in lowered  # "how many times as much" asks for a ratio
+            and bool(_ASKS_MONEY.search(lowered)),
+        )
 
     def select(
         self,
@@ -271,7 +346,6 @@ class ExtractiveAnswerer:
         if not sentences:
             return []
         profile = self.analyse(question)
-        question_names = _names(question)
         constrained = set().union(*profile.constraints) if profile.constraints else set()
         focus = [t for t in profile.terms if t not in constrained and t not in _QUESTION_SHAPE]
         rank_of = {hit.passage.chunk_id: rank for rank, hit in enumerate(hits)}
@@ -281,19 +355,27 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, IndexedSentence, bool]] = []
         for sentence, similarity in zip(sentences, similarities, strict=True):
             window = sentence.terms | sentence.context_terms
-            if not _constraints_hold(profile.constraints, window, sentence.document_terms):
+            new_names = _has_kind(sentence.text, AnswerKind.NAME, profile)
+            if not _constraints_hold(
+                profile.constraints,
+                window,
+                sentence.document_terms,
+                new_names,
+                profile.kind in (AnswerKind.NUMBER, AnswerKind.DATE),
+            ):
                 continue
             matched = sum(_term_matches(t, window) for t in focus)
-            if focus and matched / len(focus) < _MIN_FOCUS_COVERAGE:
+            if focus and matched < min(_ENOUGH_FOCUS_TERMS, len(focus) * _MIN_FOCUS_COVERAGE):
                 continue
             if not profile.constraints and not matched:
                 continue  # nothing of the question is in this sentence: off-topic
-            kind_ok = _has_kind(sentence.text, profile.kind, question_names)
+            kind_ok = _has_kind(sentence.text, profile.kind, profile)
             score = (
                 (float(similarity) - low) / spread
                 + 0.8 * (matched / len(focus) if focus else 1.0)
                 + 0.5 * kind_ok
                 + 0.3 / (1 + rank_of.get(sentence.passage.chunk_id, len(hits)))
+                + PROXIMITY_WEIGHT * _answer_proximity(sentence.text, profile)
             )
             scored.append((score, sentence, kind_ok))
         scored.sort(key=lambda item: -item[0])
@@ -306,9 +388,9 @@ class ExtractiveAnswerer:
             # The answer is often the next sentence: "...killed a leader. The leader was X."
             if (
                 follower is not None
-                and _has_kind(follower.text, profile.kind, question_names)
+                and _has_kind(follower.text, profile.kind, profile)
                 and any(_term_matches(t, follower.terms) for t in focus)
-                and not _switches_subject(sentence.text, follower.text, question_names)
+                and not _switches_subject(sentence.text, follower.text, set(profile.names))
             ):
                 return [sentence, follower]
         return []
