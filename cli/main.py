@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import run_bot
+from bot.context import Services
 from config import Settings, SettingsError, load_settings
+from config.logs import configure_logging
 from retrieval.answer import Answer
+from retrieval.answer_log import AnswerLog
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.ingest import IngestReport
@@ -143,14 +146,41 @@ def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    if args.settings.telegram_bot_token is not None:
+def cmd_bot(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    settings: Settings = args.settings
+    if settings.telegram_bot_token is None:
         print(
-            "TELEGRAM_BOT_TOKEN is set, but the Telegram front end is not built yet; "
-            "opening the console chat.",
+            "briefbot: TELEGRAM_BOT_TOKEN is not set; get a token from @BotFather",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    configure_logging(settings.log_level, settings.secrets())
+    answers = AnswerLog(settings.data_dir / "answers.sqlite")
+    run_bot(settings, Services(settings, kb, answers))  # closes both when it stops
+    return EXIT_OK
+
+
+def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    if args.settings.telegram_bot_token is not None:
+        return cmd_bot(kb, args, out)
     return cmd_chat(kb, args, out)
+
+
+def cmd_feedback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    answers = AnswerLog(args.settings.data_dir / "answers.sqlite")
+    try:
+        votes = answers.export()
+    finally:
+        answers.close()
+    if args.json:
+        for vote in votes:
+            print(json.dumps(vote, ensure_ascii=False), file=out)
+        return EXIT_OK
+    print(f"{len(votes)} votes", file=out)
+    for vote in votes:
+        mark = "+" if vote["vote"] == "up" else "-"
+        print(f"  {mark} {vote['voted_at']}  {vote['question'][:80]}", file=out)
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "run", cmd_run, "the main job: the Telegram bot when a token is set, else the console chat"
     )
+    command("bot", cmd_bot, "the Telegram bot (long polling, or a webhook if configured)")
+    feedback = command(
+        "feedback", cmd_feedback, "export the \U0001f44d/\U0001f44e votes on answers"
+    )
+    feedback.add_argument("--json", action="store_true", help="one vote per line, with its answer")
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
     ask = command("ask", cmd_ask, "answer questions, with numbered sources")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
@@ -192,12 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings: Settings = load_settings()
     except SettingsError as error:
         print(f"briefbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    configure_logging("WARNING", settings.secrets())  # the bot raises it to its own level
     args.settings = settings
     try:
         kb = KnowledgeBase.open(settings)

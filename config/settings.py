@@ -5,10 +5,11 @@ The variable names are a public contract (README, Docker, scripts): rename none 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "BRIEFBOT_"
@@ -83,6 +84,53 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest source document accepted, in bytes.",
     )
+
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        pattern=r"^https?://\S+$",
+        description="Bot API base URL; the token is appended. Tests point it at a local fake.",
+    )
+    telegram_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot",
+        pattern=r"^https?://\S+$",
+        description="Bot API base URL for file downloads; the token is appended.",
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https://\S+$|^http://(?:127\.0\.0\.1|localhost)[:/]\S*$",
+        description="Public HTTPS URL Telegram posts updates to. Unset: long polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Telegram sends with each webhook call (1-256 of A-Z a-z 0-9 _ -); "
+        "required with BRIEFBOT_WEBHOOK_URL.",
+    )
+    webhook_listen: str = Field(
+        default="0.0.0.0",  # noqa: S104 (a webhook must be reachable from outside)
+        description="Address the webhook server listens on.",
+    )
+    webhook_port: int = Field(
+        default=8443, ge=1, le=65535, description="Port the webhook server listens on."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
+    )
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "BRIEFBOT_WEBHOOK_SECRET is required when BRIEFBOT_WEBHOOK_URL is set"
+            )
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("BRIEFBOT_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -")
+        return self
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for redaction in logs."""
+        values = (self.telegram_bot_token, self.openai_api_key, self.webhook_secret)
+        return [value.get_secret_value() for value in values if value is not None]
 
     @property
     def chroma_dir(self) -> Path:

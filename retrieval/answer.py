@@ -164,6 +164,22 @@ class Answer:
             "note": self.note,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        citations = tuple(
+            Citation(**{**citation, "score": float(citation["score"])})
+            for citation in data["citations"]
+        )
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            grounded=data["grounded"],
+            mode=data["mode"],
+            citations=citations,
+            suggestions=tuple(data.get("suggestions", ())),
+            note=data.get("note"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class IndexedSentence:

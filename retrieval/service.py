@@ -59,6 +59,7 @@ class KnowledgeBase:
             settings.max_document_bytes,
         )
         self._live: LiveIndex | None = None
+        self._examples: dict[int, list[str]] = {}  # by index version
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -154,6 +155,24 @@ class KnowledgeBase:
             sentences[passage.chunk_id] = tuple(records)
         proper_nouns = frozenset(t for t, n in capitalised.items() if n > 2 * lowercase[t])
         return LiveIndex(manifest, searcher, sentences, ExtractiveAnswerer(proper_nouns))
+
+    def example_questions(self, limit: int = 3) -> list[str]:
+        """Questions the documents answer, from their section headings (or titles): for a
+        greeting that shows what to ask. Each one is checked by answering it."""
+        manifest = self._live_index().manifest
+        cached = self._examples.get(manifest.version)
+        if cached is None:
+            topics = [section for doc in manifest.documents for section in doc.sections]
+            topics += [doc.title for doc in manifest.documents if not doc.title.endswith("\u2026")]
+            cached = []
+            for topic in dict.fromkeys(topics):
+                if len(cached) == limit:
+                    break
+                question = f"What do the documents say about {topic.rstrip('.')}?"
+                if self.ask(question).grounded:
+                    cached.append(question)
+            self._examples = {manifest.version: cached}
+        return list(cached)
 
     # -- answering ------------------------------------------------------------------------
 

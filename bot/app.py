@@ -1,0 +1,162 @@
+"""The one place that builds the Telegram application: handlers, error handler, rate limiter,
+update processing and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.context import BotData, BriefApplication, BriefContext, Services
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("ask", "Ask a question about the documents"),
+    BotCommand("sources", "The documents I answer from"),
+    BotCommand("help", "How to ask"),
+]
+# Enough for many chats at once; one chat's updates still run one at a time (see below).
+MAX_CONCURRENT_UPDATES = 64
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's run in arrival order, so a
+    quick second question is never answered before the first."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:  # forget idle chats so the dict stays small
+                del self._users[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def register_handlers(application: BriefApplication) -> None:
+    """Every handler, in one place. Order matters: the first matching handler in a group wins."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    new_messages = filters.UpdateType.MESSAGE  # edits are handled separately
+
+    # Commands work in any chat; in groups PTB only matches /cmd or /cmd@ThisBot.
+    application.add_handler(CommandHandler("start", handlers.start, filters=new_messages))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=new_messages))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new_messages))
+    application.add_handler(CommandHandler("sources", handlers.sources, filters=new_messages))
+    # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot,
+    # checked in the filter below, so other bots' commands stay theirs).
+    application.add_handler(
+        MessageHandler(
+            new_messages & filters.COMMAND & (private | filters.Regex(r"^/\w+@")),
+            handlers.help_command,
+        )
+    )
+
+    # Questions: every text in private chats; in groups only mentions and replies to the bot.
+    application.add_handler(
+        MessageHandler(
+            new_messages & private & filters.TEXT & ~filters.COMMAND, handlers.private_text
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            new_messages & groups & filters.TEXT & ~filters.COMMAND, handlers.group_text
+        )
+    )
+
+    # Everything else a private chat can send (stickers, photos, voice, locations…) gets a
+    # hint; edited questions are asked to be resent. Groups and channels: silence.
+    application.add_handler(MessageHandler(new_messages & private, handlers.non_text_private))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.edited_private)
+    )
+
+    # Buttons under answers.
+    application.add_handler(CallbackQueryHandler(handlers.quotes_button, pattern=r"^q:\w+:[01]$"))
+    application.add_handler(
+        CallbackQueryHandler(handlers.vote_button, pattern=r"^v:\w+:(up|down)$")
+    )
+    application.add_handler(CallbackQueryHandler(handlers.stale_button))
+
+    application.add_error_handler(handlers.on_error)
+
+
+def build_application(settings: Settings, services: Services) -> BriefApplication:
+    """The Telegram application over the given services; run it with run_bot()."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+
+    async def post_init(application: BriefApplication) -> None:
+        # Warm the index (and the embedding model) before the first question arrives.
+        await asyncio.to_thread(services.knowledge.ensure_index)
+        await application.bot.set_my_commands(COMMANDS)
+
+    async def post_shutdown(application: BriefApplication) -> None:
+        services.close()
+
+    application: BriefApplication = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=BriefContext, bot_data=BotData))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data.services = services
+    register_handlers(application)
+    return application
+
+
+def run_bot(settings: Settings, services: Services) -> None:
+    """Serve until stopped: a webhook when BRIEFBOT_WEBHOOK_URL is set, else long polling."""
+    application = build_application(settings, services)
+    if settings.webhook_url and settings.webhook_secret is not None:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

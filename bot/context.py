@@ -1,0 +1,49 @@
+"""How handlers reach the services: one typed object, through a typed callback context.
+
+This is python-telegram-bot's `contexttypesbot.py` pattern: `context.services` instead of an
+untyped `bot_data["..."]` lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from config import Settings
+from retrieval.answer_log import AnswerLog
+from retrieval.service import KnowledgeBase
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    knowledge: KnowledgeBase
+    answers: AnswerLog
+
+    def close(self) -> None:
+        self.knowledge.close()
+        self.answers.close()
+
+
+class BotData:
+    """The application-wide data PTB keeps; it holds the services and nothing else."""
+
+    services: Services | None = None
+
+
+class BriefContext(
+    CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotData]
+):
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:  # build_application always sets it; this guards misuse
+            raise RuntimeError("the application was built without services")
+        return services
+
+
+BriefApplication = Application[
+    ExtBot[Any], BriefContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]
+]

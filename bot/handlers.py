@@ -1,0 +1,202 @@
+"""Thin handlers: read the update, call one service, render the reply.
+
+Domain errors become user messages here and only here; anything else goes to the one error
+handler, which logs it with the update's ids (never another user's text) and apologises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest
+
+from bot.context import BriefContext
+from bot.render import (
+    EDITED_HINT,
+    HELP,
+    NON_TEXT_HINT,
+    answer_keyboard,
+    render_answer,
+    render_sources,
+    render_welcome,
+)
+from retrieval.errors import BriefbotError, IndexUnavailableError, QuestionError
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a moment."
+NO_INDEX = "I have no documents to answer from yet. Please ask an admin to load them."
+
+
+async def start(update: Update, context: BriefContext) -> None:
+    """/start: what the bot knows and what to ask."""
+    message = update.effective_message
+    if message is None:
+        return
+    knowledge = context.services.knowledge
+    manifest = await asyncio.to_thread(knowledge.manifest)
+    examples = await asyncio.to_thread(knowledge.example_questions)
+    await message.reply_text(
+        render_welcome(manifest, examples, context.bot.username), parse_mode=ParseMode.HTML
+    )
+
+
+async def help_command(update: Update, context: BriefContext) -> None:
+    """/help, and the answer to any command the bot does not know."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(HELP, parse_mode=ParseMode.HTML)
+
+
+async def sources(update: Update, context: BriefContext) -> None:
+    """/sources: the documents, their dates and sections."""
+    message = update.effective_message
+    if message is None:
+        return
+    manifest = await asyncio.to_thread(context.services.knowledge.manifest)
+    for part in render_sources(manifest):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+async def ask_command(update: Update, context: BriefContext) -> None:
+    """/ask <question>, in any chat."""
+    if update.effective_message is not None:
+        await _answer(update.effective_message, " ".join(context.args or []), context)
+
+
+async def private_text(update: Update, context: BriefContext) -> None:
+    """Any text in a private chat is a question."""
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        await _answer(message, message.text, context)
+
+
+async def group_text(update: Update, context: BriefContext) -> None:
+    """In groups: answer a mention of the bot or a reply to one of its messages; nothing else."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    mention = f"@{context.bot.username}".lower()
+    mentioned = any(
+        text.lower() == mention
+        for text in message.parse_entities([MessageEntity.MENTION]).values()
+    )
+    replied = message.reply_to_message
+    to_bot = (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == context.bot.id
+    )
+    if not (mentioned or to_bot):
+        return
+    question = message.text
+    for text in message.parse_entities([MessageEntity.MENTION]).values():
+        if text.lower() == mention:
+            question = question.replace(text, " ")
+    await _answer(message, question, context)
+
+
+async def non_text_private(update: Update, context: BriefContext) -> None:
+    """Stickers, photos, voice, locations… in a private chat: say what works."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(NON_TEXT_HINT)
+
+
+async def edited_private(update: Update, context: BriefContext) -> None:
+    """An edited question: answering edits would reorder the conversation; ask to resend."""
+    if update.edited_message is not None:
+        await update.edited_message.reply_text(EDITED_HINT)
+
+
+async def quotes_button(update: Update, context: BriefContext) -> None:
+    """The Show/Hide quotes button: re-render the answer's last message."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    _, answer_id, show = query.data.split(":")
+    answer = await asyncio.to_thread(context.services.answers.get, answer_id)
+    if answer is None or not isinstance(query.message, Message):
+        await query.answer("This answer is no longer available. Please ask again.")
+        return
+    rendered = render_answer(answer, show_quotes=show == "1")
+    try:
+        await query.edit_message_text(
+            rendered.parts[-1],
+            parse_mode=ParseMode.HTML,
+            reply_markup=answer_keyboard(answer_id, show == "1", rendered.togglable),
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():  # a double tap: nothing to change
+            raise
+    await query.answer()
+
+
+async def vote_button(update: Update, context: BriefContext) -> None:
+    """👍/👎: one vote per user per answer; voting again replaces the vote."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    _, answer_id, vote = query.data.split(":")
+    stored = await asyncio.to_thread(
+        context.services.answers.vote,
+        answer_id,
+        query.from_user.id,
+        "up" if vote == "up" else "down",
+    )
+    await query.answer(
+        "Thanks for the feedback!" if stored else "This answer is no longer available."
+    )
+
+
+async def stale_button(update: Update, context: BriefContext) -> None:
+    """Buttons from an older version of the bot."""
+    if update.callback_query is not None:
+        await update.callback_query.answer("This button no longer works. Please ask again.")
+
+
+async def on_error(update: object, context: BriefContext) -> None:
+    """Log with the update's ids (not its text) and tell the user something went wrong."""
+    ids = ""
+    if isinstance(update, Update):
+        chat, user = update.effective_chat, update.effective_user
+        ids = f"update {update.update_id} chat {chat.id if chat else '-'}"
+        ids += f" user {user.id if user else '-'}"
+    log.error("error while handling %s", ids or "no update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(GENERIC_FAILURE)
+        except Exception:  # noqa: BLE001 (the apology is best effort)
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+async def _answer(message: Message, question: str, context: BriefContext) -> None:
+    """Answer a question with its sources and buttons, as replies to the asking message."""
+    services = context.services
+    try:
+        cleaned = services.knowledge.check_question(question)
+    except QuestionError as error:
+        await message.reply_text(str(error))
+        return
+    await message.reply_chat_action(ChatAction.TYPING)
+    try:
+        answer = await asyncio.to_thread(services.knowledge.ask, cleaned)
+    except IndexUnavailableError:
+        log.exception("no index to answer from")
+        await message.reply_text(NO_INDEX)
+        return
+    except BriefbotError as error:
+        await message.reply_text(html.escape(str(error)))
+        return
+    answer_id = await asyncio.to_thread(services.answers.record, answer)
+    rendered = render_answer(answer, show_quotes=True)
+    for index, part in enumerate(rendered.parts):
+        last = index == len(rendered.parts) - 1
+        await message.reply_text(
+            part,
+            parse_mode=ParseMode.HTML,
+            do_quote=index == 0 or message.chat.type != ChatType.PRIVATE,
+            reply_markup=answer_keyboard(answer_id, True, rendered.togglable) if last else None,
+        )

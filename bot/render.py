@@ -1,0 +1,176 @@
+"""Telegram HTML for answers and listings: everything escaped, split under the length limit
+without breaking a tag, an entity or a citation marker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from retrieval.answer import Answer, Citation
+from retrieval.store import Manifest
+
+MESSAGE_LIMIT = 4096
+NOT_COVERED = "The documents don't cover this."
+
+
+def utf16_length(text: str) -> int:
+    """Telegram measures text in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Escaped pieces of plain text, each at most `limit` long once escaped, cut at spaces
+    (sentence ends first); a word longer than the limit is cut hard."""
+    pieces: list[str] = []
+    current = ""
+    for token in re.findall(r"\S+\s*", text):
+        while utf16_length(escape(token, quote=False)) > limit:  # one huge word
+            head = token[: limit // 6]  # escaping grows a character to at most 6
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(head)
+            token = token[len(head) :]
+        if current and utf16_length(escape(current + token, quote=False)) > limit:
+            pieces.append(current)
+            current = ""
+        current += token
+    if current:
+        pieces.append(current)
+    return [escape(piece.strip(), quote=False) for piece in pieces if piece.strip()]
+
+
+def pack(blocks: list[str], limit: int = MESSAGE_LIMIT, separator: str = "\n\n") -> list[str]:
+    """Whole HTML blocks, each under the limit, packed greedily into messages."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}{separator}{block}" if current else block
+        if current and utf16_length(candidate) > limit:
+            messages.append(current)
+            candidate = block
+        current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _citation_blocks(citation: Citation, show_quote: bool, limit: int) -> list[str]:
+    where = escape(citation.title, quote=False)
+    if citation.section:
+        where += f" \u2014 <i>{escape(citation.section, quote=False)}</i>"
+    if citation.date:
+        where += f" \u00b7 {escape(citation.date)}"
+    header = f"<b>[{citation.n}]</b> {where}"
+    if not show_quote:
+        return [header]
+    wrapper = len("<blockquote expandable></blockquote>") + utf16_length(header) + 1
+    quotes = split_text(citation.quote, limit - wrapper)
+    return [
+        (header + "\n" if index == 0 else "") + f"<blockquote expandable>{quote}</blockquote>"
+        for index, quote in enumerate(quotes)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedAnswer:
+    """The messages of one answer; buttons go under the last one."""
+
+    parts: list[str]
+    # When the sources fit in the last message in both views, the Sources button can switch
+    # between them by editing that one message.
+    togglable: bool
+
+
+def _answer_blocks(answer: Answer, limit: int) -> list[str]:
+    if answer.grounded:
+        return split_text(answer.text, limit)
+    lines = [f"<b>{escape(NOT_COVERED, quote=False)}</b>"]
+    if answer.suggestions:
+        lines.append("Closest documents, if you want to rephrase:")
+        lines += [f"\u2022 {escape(title, quote=False)}" for title in answer.suggestions]
+    return ["\n".join(lines)]
+
+
+def render_answer(answer: Answer, show_quotes: bool, limit: int = MESSAGE_LIMIT) -> RenderedAnswer:
+    body = pack(_answer_blocks(answer, limit), limit, separator=" ")
+    if not answer.citations:
+        return RenderedAnswer(body, togglable=False)
+
+    def sources(show: bool) -> list[str]:
+        blocks = ["<b>Sources</b>"]
+        for citation in answer.citations:
+            blocks += _citation_blocks(citation, show, limit)
+        return pack(blocks, limit, separator="\n")
+
+    shown, hidden = sources(True), sources(False)
+    # One layout for both views, chosen by the larger one, so a toggle edits one message.
+    together = (
+        len(body) == 1 and len(shown) == 1 and utf16_length(body[0] + "\n\n" + shown[0]) <= limit
+    )
+    chosen = shown if show_quotes else hidden
+    parts = [body[0] + "\n\n" + chosen[0]] if together else body + chosen
+    return RenderedAnswer(parts, togglable=len(shown) == 1)
+
+
+def answer_keyboard(answer_id: str, showing_quotes: bool, togglable: bool) -> InlineKeyboardMarkup:
+    """Sources toggle and feedback; callback data stays far under Telegram's 64 bytes."""
+    row = []
+    if togglable:
+        label = "Hide quotes" if showing_quotes else "Show quotes"
+        row.append(
+            InlineKeyboardButton(label, callback_data=f"q:{answer_id}:{int(not showing_quotes)}")
+        )
+    row.append(InlineKeyboardButton("\U0001f44d", callback_data=f"v:{answer_id}:up"))
+    row.append(InlineKeyboardButton("\U0001f44e", callback_data=f"v:{answer_id}:down"))
+    return InlineKeyboardMarkup([row])
+
+
+def render_sources(manifest: Manifest, loaded_at: str | None = None) -> list[str]:
+    """The /sources listing: documents with dates and sections."""
+    blocks = [
+        f"<b>{len(manifest.documents)} documents</b> (index v{manifest.version}, "
+        f"built {escape(manifest.created_at)})"
+    ]
+    for document in manifest.documents:
+        lines = [f"<b>{escape(document.title, quote=False)}</b>"]
+        lines.append(
+            f"{escape(document.date or 'date not stated')} \u00b7 {document.chunks} passages"
+        )
+        lines += [f"\u2022 {escape(section, quote=False)}" for section in document.sections]
+        blocks.append("\n".join(lines))
+    return pack(blocks)
+
+
+def render_welcome(manifest: Manifest, examples: list[str], bot_username: str) -> str:
+    titles = [f"\u2022 {escape(doc.title, quote=False)}" for doc in manifest.documents[:10]]
+    more = len(manifest.documents) - 10
+    if more > 0:
+        titles.append(f"\u2026 and {more} more (/sources)")
+    lines = [
+        "I answer questions about these documents and cite the passages I used:",
+        *titles,
+        "",
+        "Ask me anything about them, for example:",
+        *(f"\u2022 <i>{escape(example, quote=False)}</i>" for example in examples),
+        "",
+        f"In groups, mention me (@{escape(bot_username)}), reply to my answer, or use /ask.",
+    ]
+    return "\n".join(lines)
+
+
+HELP = (
+    "<b>How to ask</b>\n"
+    "Send me a question in this chat, or use /ask <i>question</i>. In a group, mention me, "
+    "reply to one of my answers, or use /ask.\n\n"
+    "Every answer cites its sources [n]; tap <i>Show quotes</i> to see the exact passages, "
+    "and \U0001f44d/\U0001f44e to tell us whether it helped. When the documents don't say, "
+    "I tell you instead of guessing.\n\n"
+    "/sources \u2014 the documents I know\n/help \u2014 this message"
+)
+NON_TEXT_HINT = "I can only read text. Send me your question as a message."
+EDITED_HINT = "I answer new messages only; please send the corrected question again."
