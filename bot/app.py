@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.context import BotData, BriefApplication, BriefContext, Services
 from config import Settings
+from config.logs import install_redaction
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
     """The Telegram application over the given services; run it with run_bot()."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    # Bot API URLs contain the token, and HTTP clients log URLs: redact before anything logs.
+    install_redaction(settings.secrets())
 
     async def post_init(application: BriefApplication) -> None:
         # Warm the index (and the embedding model) before the first question arrives.

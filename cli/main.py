@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from telegram.error import TelegramError
+
 from bot.app import run_bot
 from bot.context import Services
 from config import Settings, SettingsError, load_settings
-from config.logs import configure_logging
+from config.logs import configure_logging, redact
 from retrieval.answer import Answer
 from retrieval.answer_log import AnswerLog
 from retrieval.errors import BriefbotError, QuestionError
@@ -155,8 +158,14 @@ def cmd_bot(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.secrets())
+    # Opt in to PTB's coming timedelta retry_after now, instead of a deprecation warning.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     answers = AnswerLog(settings.data_dir / "answers.sqlite")
-    run_bot(settings, Services(settings, kb, answers))  # closes both when it stops
+    try:
+        run_bot(settings, Services(settings, kb, answers))  # closes both when it stops
+    except TelegramError as error:  # e.g. a rejected token: PTB puts the token in the text
+        print(f"briefbot: Telegram: {redact(str(error), settings.secrets())}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -15,6 +15,13 @@ from typing import Any
 REDACTED = "[REDACTED]"
 
 
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret replaced, longest first."""
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
 class _RedactingRecordFactory:
     """Wraps the record factory in force; installed once, later secrets are added to it."""
 
@@ -23,9 +30,7 @@ class _RedactingRecordFactory:
         self.secrets: set[str] = set()
 
     def _scrub(self, text: str) -> str:
-        for value in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
-        return text
+        return redact(text, self.secrets)
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self._wrapped(*args, **kwargs)

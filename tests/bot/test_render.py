@@ -75,7 +75,8 @@ def test_a_10000_character_answer_splits_into_valid_messages() -> None:
     markers = re.findall(r"\[\d+\]", joined)
     assert len(markers) == 200 + 3  # none was cut; 3 more head the sources
     assert '5 < 6 & "quotes"' in joined  # escaped, and shown as written
-    assert "Quote 3 <b>" in joined and "A <title> & more" in joined
+    assert "Quote 3 <b>" in joined
+    assert "A <title> & more" in joined
 
 
 def test_sources_toggle_changes_only_the_last_message() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 
 from cli.main import main
 from tests.conftest import SEED, SEED_QUESTIONS
+from tests.fakes.bot_api import FakeBotApi
 
 CITATION_KEYS = {"n", "document", "title", "section", "chunk_id", "quote", "start", "end", "score"}
 
@@ -140,3 +142,36 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
     assert "Cato Institute" in result.stdout
     assert "Sources:\n  [1]" in result.stdout
     assert "The documents don't cover this." in result.stdout
+
+
+def test_bot_without_a_token_exits_2_naming_the_variable(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "bot")
+    assert status == 2
+    assert "TELEGRAM_BOT_TOKEN" in err
+
+
+async def test_a_rejected_token_is_reported_without_echoing_it(env: dict[str, str]) -> None:
+    """PTB's InvalidToken message contains the token; the CLI must not print it."""
+    wrong = "777:wrong-token-never-printed"
+    async with FakeBotApi(token="4242:the-right-token") as api:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "briefbot"),
+            "bot",
+            env={
+                **os.environ,
+                **env,
+                "TELEGRAM_BOT_TOKEN": wrong,
+                "BRIEFBOT_TELEGRAM_BASE_URL": api.base_url,
+                "BRIEFBOT_TELEGRAM_FILE_BASE_URL": api.base_file_url,
+                "BRIEFBOT_LOG_LEVEL": "DEBUG",
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 1
+    output = (out + err).decode()
+    assert "[REDACTED]" in output
+    assert "wrong-token-never-printed" not in output

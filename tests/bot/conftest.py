@@ -1,0 +1,79 @@
+"""A real bot Application, polling the fake Bot API on loopback, over real services."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.context import BriefApplication, Services
+from config import Settings
+from retrieval.answer_log import AnswerLog
+from retrieval.service import KnowledgeBase
+from tests.fakes.bot_api import FakeBotApi
+
+TOKEN = "4242:fake-token-for-tests-only"
+
+
+@pytest.fixture(autouse=True)
+def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt in to PTB's timedelta retry_after, or reading it warns (testing notes, P11)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(token=TOKEN, bot_username="BriefingBot") as fake:
+        yield fake
+
+
+@dataclass
+class RunningBot:
+    api: FakeBotApi
+    app: BriefApplication
+    services: Services
+
+
+@pytest.fixture
+def bot_settings(
+    make_settings: Callable[..., Settings], api: FakeBotApi
+) -> Callable[..., Settings]:
+    def build(**overrides: object) -> Settings:
+        return make_settings(
+            telegram_bot_token=TOKEN,
+            telegram_base_url=api.base_url,
+            telegram_file_base_url=api.base_file_url,
+            **overrides,
+        )
+
+    return build
+
+
+@pytest.fixture
+async def bot(
+    bot_settings: Callable[..., Settings], api: FakeBotApi, tmp_path: Path
+) -> AsyncIterator[RunningBot]:
+    """The bot polling the fake, with the seed indexed by its own start-up (post_init)."""
+    settings = bot_settings()
+    services = Services(
+        settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "data" / "answers.sqlite")
+    )
+    app = build_application(settings, services)
+    async with app:
+        # The manual lifecycle runs no post_init/post_shutdown of its own (testing notes, P1).
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0)
+        try:
+            await asyncio.wait_for(api.first_get_updates.wait(), 10)
+            yield RunningBot(api, app, services)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+    services.close()
