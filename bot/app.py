@@ -79,13 +79,10 @@ def register_handlers(application: BriefApplication) -> None:
     application.add_handler(CommandHandler("help", handlers.help_command, filters=new_messages))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new_messages))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=new_messages))
-    # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot,
-    # checked in the filter below, so other bots' commands stay theirs).
+    # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot:
+    # other bots' commands stay theirs).
     application.add_handler(
-        MessageHandler(
-            new_messages & filters.COMMAND & (private | filters.Regex(r"^/\w+@")),
-            handlers.help_command,
-        )
+        MessageHandler(new_messages & filters.COMMAND, handlers.unknown_command)
     )
 
     # Questions: every text in private chats; in groups only mentions and replies to the bot.

@@ -46,9 +46,20 @@ async def start(update: Update, context: BriefContext) -> None:
 
 
 async def help_command(update: Update, context: BriefContext) -> None:
-    """/help, and the answer to any command the bot does not know."""
+    """/help: how to ask."""
     if update.effective_message is not None:
         await update.effective_message.reply_text(HELP, parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: BriefContext) -> None:
+    """A command the bot does not have: the help text, if the command was meant for it."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    command = message.text.split()[0]
+    addressed = command.lower().endswith(f"@{context.bot.username}".lower())
+    if message.chat.type == ChatType.PRIVATE or addressed:
+        await message.reply_text(HELP, parse_mode=ParseMode.HTML)
 
 
 async def sources(update: Update, context: BriefContext) -> None:

@@ -106,7 +106,7 @@ _ENOUGH_FOCUS_TERMS = 2  # however long the question
 _QUESTION_SHAPE = frozenset(
     terms(
         "name names year date time day size number amount kind type way take place happen "
-        "happened occur called known other"
+        "happened occur called known other document documents article articles text sources"
     )
 )
 _STEMMED_ALIASES = [frozenset(" ".join(terms(alias)) for alias in group) for group in _ALIASES]

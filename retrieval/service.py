@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from retrieval.answer import Answer, Citation, ExtractiveAnswerer, IndexedSentence
-from retrieval.documents import Passage, decode_source, sha256
+from retrieval.documents import LEAD_SECTION, Passage, decode_source, sha256
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError, QuestionError
 from retrieval.ingest import Ingestor, IngestReport
@@ -162,7 +162,12 @@ class KnowledgeBase:
         manifest = self._live_index().manifest
         cached = self._examples.get(manifest.version)
         if cached is None:
-            topics = [section for doc in manifest.documents for section in doc.sections]
+            topics = [
+                section
+                for doc in manifest.documents
+                for section in doc.sections
+                if section != LEAD_SECTION
+            ]
             topics += [doc.title for doc in manifest.documents if not doc.title.endswith("\u2026")]
             cached = []
             for topic in dict.fromkeys(topics):

@@ -156,8 +156,14 @@ async def test_non_text_updates_get_a_hint_in_private_and_silence_elsewhere(
     assert (await bot.api.wait_for("sendMessage")).params["text"] == EDITED_HINT
     bot.api.private_message("/frobnicate")
     assert "How to ask" in (await bot.api.wait_for("sendMessage")).params["text"]
+    bot.api.group_message("/start@OtherBot")  # another bot's command: not ours to answer
+    bot.api.group_message("/frobnicate@BriefingBot")
+    assert (await bot.api.wait_for("sendMessage")).params["chat_id"] == GROUP
     await asyncio.sleep(0.3)
-    assert all(call.params["chat_id"] != GROUP for call in bot.api.calls_of("sendMessage"))
+    to_group = [
+        call for call in bot.api.calls_of("sendMessage") if call.params["chat_id"] == GROUP
+    ]
+    assert len(to_group) == 1  # only the help for /frobnicate@BriefingBot
 
 
 async def test_start_help_and_sources(bot: RunningBot) -> None:
@@ -296,3 +302,16 @@ async def test_webhook_refuses_requests_without_the_secret(
             await app.updater.stop()
             await app.stop()
     services.close()
+
+
+async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(bot: RunningBot) -> None:
+    first = bot.api.private_message(QUESTION, user_id=501)
+    second = bot.api.private_message("Who is Justin Logan?", user_id=501)
+    others = [bot.api.private_message(QUESTION, user_id=600 + i) for i in range(8)]
+    replies = [await bot.api.wait_for("sendMessage", timeout=20) for _ in range(10)]
+    mine = [
+        r.params["reply_parameters"]["message_id"] for r in replies if r.params["chat_id"] == 501
+    ]
+    assert mine == [first["message"]["message_id"], second["message"]["message_id"]]
+    assert {r.params["chat_id"] for r in replies} == {501} | {600 + i for i in range(8)}
+    assert len(others) == 8
