@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,35 @@ async def test_a_rejected_token_is_reported_without_echoing_it(env: dict[str, st
     output = (out + err).decode()
     assert "[REDACTED]" in output
     assert "wrong-token-never-printed" not in output
+
+
+async def test_make_run_with_a_token_serves_telegram_until_interrupted(
+    env: dict[str, str],
+) -> None:
+    """`briefbot run` as installed, with a token: the bot polls, answers, stops on Ctrl-C."""
+    token = "4242:the-right-token"
+    async with FakeBotApi(token=token) as api:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "briefbot"),
+            "run",
+            env={
+                **os.environ,
+                **env,
+                "TELEGRAM_BOT_TOKEN": token,
+                "BRIEFBOT_TELEGRAM_BASE_URL": api.base_url,
+                "BRIEFBOT_TELEGRAM_FILE_BASE_URL": api.base_file_url,
+                "BRIEFBOT_LOG_LEVEL": "DEBUG",
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await api.wait_for("setMyCommands", timeout=60)  # post_init ran: index is warm
+            api.private_message("How many U.S. troops are stationed in Iraq?")
+            answer = await api.wait_for("sendMessage", timeout=30)
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert "2,500" in answer.params["text"]
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "the-right-token" not in (out + err).decode()
