@@ -23,6 +23,7 @@ from retrieval.answer_log import AnswerLog
 from retrieval.evaluation import load_questions
 from retrieval.service import KnowledgeBase
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.serving import serving
 
 TOKEN = "4242:fake-token-for-benchmarks"
 
@@ -55,34 +56,18 @@ async def _measure(sources: Path, questions_file: Path, count: int, chats: int) 
             services = Services(
                 settings, KnowledgeBase.open(settings), AnswerLog(data_dir / "answers.sqlite")
             )
-            app = build_application(settings, services)
-            async with app:
-                assert app.post_init is not None
-                assert app.updater is not None
-                await app.post_init(app)
-                await app.start()
-                await app.updater.start_polling(poll_interval=0)
-                try:
-                    await api.first_get_updates.wait()
-                    latencies = []
-                    for index in range(count):
-                        sent_at = time.monotonic()
-                        api.private_message(
-                            questions[index % len(questions)], user_id=10_000 + index
-                        )
-                        reply = await api.wait_for("sendMessage", timeout=30)
-                        latencies.append((reply.time - sent_at) * 1000)
-                    started = time.monotonic()
-                    for chat in range(chats):
-                        api.private_message(
-                            questions[chat % len(questions)], user_id=50_000 + chat
-                        )
-                    replies = [await api.wait_for("sendMessage", timeout=60) for _ in range(chats)]
-                    burst = max(reply.time for reply in replies) - started
-                finally:
-                    await app.updater.stop()
-                    await app.stop()
-            services.close()
+            async with serving(build_application(settings, services), api):
+                latencies = []
+                for index in range(count):
+                    sent_at = time.monotonic()
+                    api.private_message(questions[index % len(questions)], user_id=10_000 + index)
+                    reply = await api.wait_for("sendMessage", timeout=30)
+                    latencies.append((reply.time - sent_at) * 1000)
+                started = time.monotonic()
+                for chat in range(chats):
+                    api.private_message(questions[chat % len(questions)], user_id=50_000 + chat)
+                replies = [await api.wait_for("sendMessage", timeout=60) for _ in range(chats)]
+                burst = max(reply.time for reply in replies) - started
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return TelegramResult(

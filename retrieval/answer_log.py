@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from retrieval.answer import Answer
+from retrieval.sqlite import connect
 
 Vote = Literal["up", "down"]
 
 
 class AnswerLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        self._connection = connect(path)
         self._lock = threading.Lock()
         with self._lock, self._connection:
-            self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS answers ("
                 " answer_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, answer TEXT NOT NULL)"

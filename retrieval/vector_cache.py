@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,19 +10,16 @@ import numpy as np
 
 from retrieval.documents import sha256
 from retrieval.embedders import Embedder, Matrix
+from retrieval.sqlite import connect
 
 _BATCH = 64
 
 
 class VectorCache:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # WAL and a long timeout: a reader loading an index must not fail while an ingest
-        # in another process writes vectors.
-        self._connection = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        self._connection = connect(path)
         self._lock = threading.Lock()
         with self._lock, self._connection:
-            self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS vectors ("
                 " embedder TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,"

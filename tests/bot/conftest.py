@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from config import Settings
 from retrieval.answer_log import AnswerLog
 from retrieval.service import KnowledgeBase
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.serving import serving
 
 TOKEN = "4242:fake-token-for-tests-only"
 
@@ -63,17 +63,5 @@ async def bot(
         settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "data" / "answers.sqlite")
     )
     app = build_application(settings, services)
-    async with app:
-        # The manual lifecycle runs no post_init/post_shutdown of its own (testing notes, P1).
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0)
-        try:
-            await asyncio.wait_for(api.first_get_updates.wait(), 10)
-            yield RunningBot(api, app, services)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-    services.close()
+    async with serving(app, api):  # post_shutdown closes the services
+        yield RunningBot(api, app, services)

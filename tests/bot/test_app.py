@@ -22,6 +22,7 @@ from retrieval.answer_log import AnswerLog
 from retrieval.service import KnowledgeBase
 from tests.bot.conftest import TOKEN, RunningBot
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.serving import serving
 
 GROUP = -100123
 QUESTION = "How many U.S. troops are stationed in Iraq?"
@@ -199,22 +200,11 @@ async def test_a_long_answer_is_split_into_valid_messages(
     (sources / "long.txt").write_text(f"Long report\n\n{sentence}\n", encoding="utf-8")
     settings = bot_settings(chunk_chars=8000)
     services = Services(settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "a.sqlite"))
-    app = build_application(settings, services)
-    async with app:
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0)
-        try:
-            api.private_message("What was the final total in the long report?")
-            parts = [await api.wait_for("sendMessage", timeout=20)]
-            while "reply_markup" not in parts[-1].params and len(parts) < 10:
-                parts.append(await api.wait_for("sendMessage"))
-        finally:
-            await app.updater.stop()
-            await app.stop()
-    services.close()
+    async with serving(build_application(settings, services), api):
+        api.private_message("What was the final total in the long report?")
+        parts = [await api.wait_for("sendMessage", timeout=20)]
+        while "reply_markup" not in parts[-1].params and len(parts) < 10:
+            parts.append(await api.wait_for("sendMessage"))
     assert len(parts) >= 3
     assert all(part.ok for part in parts)  # the fake checks the length and the HTML
     text = " ".join(part.params["text"] for part in parts)
@@ -269,39 +259,30 @@ async def test_webhook_refuses_requests_without_the_secret(
             "text": "Who is Justin Logan?",
         },
     }
-    async with app:
-        assert app.post_init is not None
-        await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
-            webhook_url=f"http://127.0.0.1:{port}/telegram",
-            secret_token="s3cret-value",
-        )
-        try:
-            assert api.webhook_secret_token == "s3cret-value"
-            async with httpx.AsyncClient() as client:
-                url = f"http://127.0.0.1:{port}/telegram"
-                refused = await client.post(url, json=update)
-                wrong = await client.post(
-                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
-                )
-                accepted = await client.post(
-                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
-                )
-            assert refused.status_code == 403
-            assert wrong.status_code == 403
-            assert accepted.status_code == 200
-            sent = await api.wait_for("sendMessage")
-            assert "Cato Institute" in sent.params["text"]
-            assert len(api.calls_of("sendMessage")) == 1  # the refused ones did nothing
-        finally:
-            await app.updater.stop()
-            await app.stop()
-    services.close()
+    webhook = {
+        "listen": "127.0.0.1",
+        "port": port,
+        "url_path": "telegram",
+        "webhook_url": f"http://127.0.0.1:{port}/telegram",
+        "secret_token": "s3cret-value",
+    }
+    async with serving(app, api, webhook):
+        assert api.webhook_secret_token == "s3cret-value"
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/telegram"
+            refused = await client.post(url, json=update)
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+            )
+            accepted = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+            )
+        assert refused.status_code == 403
+        assert wrong.status_code == 403
+        assert accepted.status_code == 200
+        sent = await api.wait_for("sendMessage")
+        assert "Cato Institute" in sent.params["text"]
+        assert len(api.calls_of("sendMessage")) == 1  # the refused ones did nothing
 
 
 async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(bot: RunningBot) -> None:

@@ -145,6 +145,26 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
     assert "The documents don't cover this." in result.stdout
 
 
+async def start_briefbot(
+    command: str, env: dict[str, str], token: str, api: FakeBotApi
+) -> asyncio.subprocess.Process:
+    """The installed console script, talking to the fake Bot API, logging at DEBUG."""
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "briefbot"),
+        command,
+        env={
+            **os.environ,
+            **env,
+            "TELEGRAM_BOT_TOKEN": token,
+            "BRIEFBOT_TELEGRAM_BASE_URL": api.base_url,
+            "BRIEFBOT_TELEGRAM_FILE_BASE_URL": api.base_file_url,
+            "BRIEFBOT_LOG_LEVEL": "DEBUG",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 def test_bot_without_a_token_exits_2_naming_the_variable(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,20 +177,7 @@ async def test_a_rejected_token_is_reported_without_echoing_it(env: dict[str, st
     """PTB's InvalidToken message contains the token; the CLI must not print it."""
     wrong = "777:wrong-token-never-printed"
     async with FakeBotApi(token="4242:the-right-token") as api:
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "briefbot"),
-            "bot",
-            env={
-                **os.environ,
-                **env,
-                "TELEGRAM_BOT_TOKEN": wrong,
-                "BRIEFBOT_TELEGRAM_BASE_URL": api.base_url,
-                "BRIEFBOT_TELEGRAM_FILE_BASE_URL": api.base_file_url,
-                "BRIEFBOT_LOG_LEVEL": "DEBUG",
-            },
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_briefbot("bot", env=env, token=wrong, api=api)
         out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 1
     output = (out + err).decode()
@@ -184,20 +191,7 @@ async def test_make_run_with_a_token_serves_telegram_until_interrupted(
     """`briefbot run` as installed, with a token: the bot polls, answers, stops on Ctrl-C."""
     token = "4242:the-right-token"
     async with FakeBotApi(token=token) as api:
-        process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "briefbot"),
-            "run",
-            env={
-                **os.environ,
-                **env,
-                "TELEGRAM_BOT_TOKEN": token,
-                "BRIEFBOT_TELEGRAM_BASE_URL": api.base_url,
-                "BRIEFBOT_TELEGRAM_FILE_BASE_URL": api.base_file_url,
-                "BRIEFBOT_LOG_LEVEL": "DEBUG",
-            },
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_briefbot("run", env=env, token=token, api=api)
         try:
             await api.wait_for("setMyCommands", timeout=60)  # post_init ran: index is warm
             api.private_message("How many U.S. troops are stationed in Iraq?")
