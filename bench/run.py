@@ -7,6 +7,7 @@ Writes docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import resource
@@ -214,6 +215,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks.md")
     parser.add_argument("--skip-telegram", action="store_true", help="no end-to-end bot run")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
     results = []
     for corpus in args.corpora:
         if not CORPORA[corpus][0].is_dir():

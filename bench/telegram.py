@@ -19,7 +19,6 @@ from pathlib import Path
 from bot.app import build_application
 from bot.context import Services
 from config import load_settings
-from retrieval.answer_log import AnswerLog
 from retrieval.evaluation import load_questions
 from retrieval.service import KnowledgeBase
 from tests.fakes.bot_api import FakeBotApi
@@ -53,9 +52,7 @@ async def _measure(sources: Path, questions_file: Path, count: int, chats: int) 
                 telegram_base_url=api.base_url,
                 telegram_file_base_url=api.base_file_url,
             )
-            services = Services(
-                settings, KnowledgeBase.open(settings), AnswerLog(data_dir / "answers.sqlite")
-            )
+            services = Services.create(settings, KnowledgeBase.open(settings))
             async with serving(build_application(settings, services), api):
                 latencies = []
                 for index in range(count):

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("ask", "Ask a question about the documents"),
     BotCommand("sources", "The documents I answer from"),
+    BotCommand("reset", "Forget our conversation"),
     BotCommand("help", "How to ask"),
 ]
 # Enough for many chats at once; one chat's updates still run one at a time (see below).
@@ -79,6 +80,7 @@ def register_handlers(application: BriefApplication) -> None:
     application.add_handler(CommandHandler("help", handlers.help_command, filters=new_messages))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new_messages))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=new_messages))
+    application.add_handler(CommandHandler("reset", handlers.reset, filters=new_messages))
     # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot:
     # other bots' commands stay theirs).
     application.add_handler(

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from config import Settings
 from retrieval.answer_log import AnswerLog
+from retrieval.conversations import Conversations
 from retrieval.service import KnowledgeBase
 
 
@@ -21,6 +22,17 @@ class Services:
     settings: Settings
     knowledge: KnowledgeBase
     answers: AnswerLog
+    conversations: Conversations
+
+    @classmethod
+    def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
+        """The bot's services over a knowledge base; votes live in the data dir."""
+        return cls(
+            settings,
+            knowledge,
+            AnswerLog(settings.data_dir / "answers.sqlite"),
+            Conversations(settings.history_turns),
+        )
 
     def close(self) -> None:
         self.knowledge.close()

@@ -24,7 +24,10 @@ from bot.render import (
     render_sources,
     render_welcome,
 )
+from bot.streaming import LiveReply
+from retrieval.answer import Answer
 from retrieval.errors import BriefbotError, IndexUnavailableError, QuestionError
+from retrieval.llm import Turn
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +110,7 @@ async def group_text(update: Update, context: BriefContext) -> None:
     for text in message.parse_entities([MessageEntity.MENTION]).values():
         if text.lower() == mention:
             question = question.replace(text, " ")
-    await _answer(message, question, context)
+    await _answer(message, question, context, follow_up=to_bot)
 
 
 async def non_text_private(update: Update, context: BriefContext) -> None:
@@ -183,8 +186,28 @@ async def on_error(update: object, context: BriefContext) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-async def _answer(message: Message, question: str, context: BriefContext) -> None:
-    """Answer a question with its sources and buttons, as replies to the asking message."""
+def conversation_key(message: Message) -> tuple[int, int]:
+    """One conversation per private chat, and per group topic (0: the group's main thread)."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    return (message.chat_id, thread or 0)
+
+
+async def reset(update: Update, context: BriefContext) -> None:
+    """/reset: forget the conversation, so the next question is read on its own."""
+    message = update.effective_message
+    if message is not None:
+        context.services.conversations.reset(conversation_key(message))
+        await message.reply_text("Done: I have forgotten our conversation.")
+
+
+async def _answer(
+    message: Message, question: str, context: BriefContext, follow_up: bool = True
+) -> None:
+    """Answer a question with its sources and buttons, as replies to the asking message.
+
+    A follow-up ("and who said that?") is read with the conversation's last turns; in
+    groups, only a reply to the bot is a follow-up.
+    """
     services = context.services
     try:
         cleaned = services.knowledge.check_question(question)
@@ -192,8 +215,16 @@ async def _answer(message: Message, question: str, context: BriefContext) -> Non
         await message.reply_text(str(error))
         return
     await message.reply_chat_action(ChatAction.TYPING)
+    key = conversation_key(message)
+    history = services.conversations.history(key) if follow_up else []
+    live = LiveReply(message, context.bot)
+    answer: Answer | None = None
     try:
-        answer = await asyncio.to_thread(services.knowledge.ask, cleaned)
+        async for item in services.knowledge.ask_streaming(cleaned, history=history):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                await live.preview(item)
     except IndexUnavailableError:
         log.exception("no index to answer from")
         await message.reply_text(NO_INDEX)
@@ -201,13 +232,9 @@ async def _answer(message: Message, question: str, context: BriefContext) -> Non
     except BriefbotError as error:
         await message.reply_text(html.escape(str(error)))
         return
+    if answer is None:  # ask_streaming always ends with the Answer
+        raise RuntimeError("the answer stream ended without an answer")
+    services.conversations.add(key, Turn(cleaned, answer.text))
     answer_id = await asyncio.to_thread(services.answers.record, answer)
     rendered = render_answer(answer, show_quotes=True)
-    for index, part in enumerate(rendered.parts):
-        last = index == len(rendered.parts) - 1
-        await message.reply_text(
-            part,
-            parse_mode=ParseMode.HTML,
-            do_quote=index == 0 or message.chat.type != ChatType.PRIVATE,
-            reply_markup=answer_keyboard(answer_id, True, rendered.togglable) if last else None,
-        )
+    await live.finish(rendered.parts, answer_keyboard(answer_id, True, rendered.togglable))

@@ -160,9 +160,8 @@ def cmd_bot(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     configure_logging(settings.log_level, settings.secrets())
     # Opt in to PTB's coming timedelta retry_after now, instead of a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
-    answers = AnswerLog(settings.data_dir / "answers.sqlite")
     try:
-        run_bot(settings, Services(settings, kb, answers))  # closes both when it stops
+        run_bot(settings, Services.create(settings, kb))  # closes them when it stops
     except TelegramError as error:  # e.g. a rejected token: PTB puts the token in the text
         print(f"briefbot: Telegram: {redact(str(error), settings.secrets())}", file=sys.stderr)
         return EXIT_FAILED

@@ -111,7 +111,9 @@ class ChatModel:
     def complete(self, question: str, passages: Sequence[Passage], remind: bool = False) -> str:
         try:
             message = self._model.invoke(self._messages(question, passages, remind))
-        except (openai.APIError, ValueError) as error:
+        # Any failure of the remote model, including a 200 with a body that is no completion
+        # (the client then fails with AttributeError or JSONDecodeError), means: fall back.
+        except Exception as error:  # noqa: BLE001
             raise _failure(error) from None
         return self._content(message)
 
@@ -123,7 +125,7 @@ class ChatModel:
                 if isinstance(chunk.content, str) and chunk.content:
                     text += chunk.content
                     yield text
-        except (openai.APIError, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 (as in complete)
             raise _failure(error) from None
         if not text.strip():
             raise LlmFailure("empty")

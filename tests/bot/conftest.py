@@ -11,7 +11,6 @@ import pytest
 from bot.app import build_application
 from bot.context import BriefApplication, Services
 from config import Settings
-from retrieval.answer_log import AnswerLog
 from retrieval.service import KnowledgeBase
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
@@ -59,9 +58,7 @@ async def bot(
 ) -> AsyncIterator[RunningBot]:
     """The bot polling the fake, with the seed indexed by its own start-up (post_init)."""
     settings = bot_settings()
-    services = Services(
-        settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "data" / "answers.sqlite")
-    )
+    services = Services.create(settings, KnowledgeBase.open(settings))
     app = build_application(settings, services)
     async with serving(app, api):  # post_shutdown closes the services
         yield RunningBot(api, app, services)

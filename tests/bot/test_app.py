@@ -18,7 +18,6 @@ from bot.handlers import GENERIC_FAILURE
 from bot.render import EDITED_HINT, NON_TEXT_HINT, NOT_COVERED
 from cli.main import main as cli_main
 from config import Settings
-from retrieval.answer_log import AnswerLog
 from retrieval.service import KnowledgeBase
 from tests.bot.conftest import TOKEN, RunningBot
 from tests.fakes.bot_api import FakeBotApi
@@ -178,11 +177,8 @@ async def test_start_help_and_sources(bot: RunningBot) -> None:
     assert "U.S. Forces in Iraq" in listing
     bot.api.private_message("/help")
     assert "How to ask" in (await bot.api.wait_for("sendMessage")).params["text"]
-    assert [c["command"] for c in bot.api.calls_of("setMyCommands")[0].params["commands"]] == [
-        "ask",
-        "sources",
-        "help",
-    ]
+    commands = bot.api.calls_of("setMyCommands")[0].params["commands"]
+    assert [command["command"] for command in commands] == ["ask", "sources", "reset", "help"]
 
 
 async def test_empty_and_huge_questions_get_a_clear_reply(bot: RunningBot) -> None:
@@ -199,7 +195,7 @@ async def test_a_long_answer_is_split_into_valid_messages(
     sentence = f"The long report says that {clauses} and the final total was 98765 euros."
     (sources / "long.txt").write_text(f"Long report\n\n{sentence}\n", encoding="utf-8")
     settings = bot_settings(chunk_chars=8000)
-    services = Services(settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "a.sqlite"))
+    services = Services.create(settings, KnowledgeBase.open(settings))
     async with serving(build_application(settings, services), api):
         api.private_message("What was the final total in the long report?")
         parts = [await api.wait_for("sendMessage", timeout=20)]
@@ -246,7 +242,7 @@ async def test_webhook_refuses_requests_without_the_secret(
     bot_settings: Callable[..., Settings], api: FakeBotApi, tmp_path: Path
 ) -> None:
     settings = bot_settings()
-    services = Services(settings, KnowledgeBase.open(settings), AnswerLog(tmp_path / "a.sqlite"))
+    services = Services.create(settings, KnowledgeBase.open(settings))
     app = build_application(settings, services)
     port = _free_port()
     update = {

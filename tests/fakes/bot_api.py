@@ -652,6 +652,7 @@ class FakeBotApi:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "sendChatAction": self._send_chat_action,
+            "sendMessageDraft": self._send_message_draft,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -1310,6 +1311,20 @@ class FakeBotApi:
         self._chat_for(params)
         if params.get("action") not in CHAT_ACTIONS:
             raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
+    def _send_message_draft(self, params: JSON) -> bool:
+        """Bot API 9.3: an ephemeral preview of a message being written, private chats only."""
+        chat = self._chat_for(params)
+        if chat["type"] != "private":
+            raise ApiError(400, "Bad Request: drafts can be sent only to private chats")
+        if not params.get("draft_id"):
+            raise ApiError(400, "Bad Request: draft_id must be non-zero")
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > MAX_MESSAGE_LENGTH:
+            raise ApiError(400, "Bad Request: message is too long")
         return True
 
     def _answer_callback_query(self, params: JSON) -> bool:
