@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DRAFT_INTERVAL = 0.5  # seconds between draft updates in a private chat
 EDIT_INTERVAL = 1.5  # seconds between edits in a group, kind to Telegram's flood limits
 PREVIEW_LIMIT = 3900  # a preview shows the end of a long text, under the 4096 limit
-NO_RETRIES = {"max_retries": 0}  # a preview is skipped, never waited for
+NO_RETRIES = 0  # AIORateLimiter retries for a preview: skipped, never waited for
 
 
 class LiveReply:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from tests.conftest import SEED, SEED_QUESTIONS
+from tests.conftest import REPO, SEED, SEED_QUESTIONS
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.model_replies import cites
+from tests.fakes.openai_api import FakeOpenAI, Reply
 
 CITATION_KEYS = {"n", "document", "title", "section", "chunk_id", "quote", "start", "end", "score"}
 
@@ -202,3 +204,42 @@ async def test_make_run_with_a_token_serves_telegram_until_interrupted(
     assert "2,500" in answer.params["text"]
     assert process.returncode == 0, err.decode()[-2000:]
     assert "the-right-token" not in (out + err).decode()
+
+
+def test_ask_json_reports_llm_mode_and_fallbacks(env: dict[str, str]) -> None:
+    """`briefbot ask --json` against a fake OpenAI server: an LLM answer, then a fallback."""
+    key = "sk-fake-cli-key-0002"
+    with FakeOpenAI(api_key=key).run_in_thread() as fake:
+        answer = cites("2,500", "About 2,500 U.S. troops are in Iraq.")
+        replies = iter([answer, lambda body: Reply.server_error()])
+        fake.responder = lambda body: next(replies)(body)
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "briefbot"),
+                "ask",
+                "--json",
+                "How many U.S. troops are stationed in Iraq?",
+                "Who is Justin Logan?",
+            ],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                **env,
+                "OPENAI_API_KEY": key,
+                "OPENAI_BASE_URL": fake.base_url,
+                "BRIEFBOT_PROMPTS_DIR": str(REPO / "prompts"),
+                "BRIEFBOT_LLM_MAX_RETRIES": "0",
+            },
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    llm, fallback = (json.loads(line) for line in result.stdout.splitlines())
+    assert llm["mode"] == "llm"
+    assert llm["fallback"] is None
+    assert "2,500" in llm["citations"][0]["quote"]
+    assert fallback["mode"] == "extractive"
+    assert fallback["fallback"] == "server_error"
+    assert "Cato Institute" in fallback["answer"]
+    assert key not in result.stdout + result.stderr
