@@ -60,7 +60,7 @@ def raw_embedding_seconds(embedder_name: str, sources: Path) -> tuple[float, int
             texts.append(embedding_text(passage))
             texts.extend(sentence_texts(passage, document.text))
     unique = sorted(dict.fromkeys(texts), key=len)  # batched by length, as the ingest does
-    embedder = make_embedder(embedder_name)  # type: ignore[arg-type]
+    embedder = make_embedder(load_settings(embedder=embedder_name))
     embedder.embed_passages(unique[:2])  # load the model outside the timing
     started = time.perf_counter()
     for offset in range(0, len(unique), 64):

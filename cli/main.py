@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +26,7 @@ from retrieval.answer_log import AnswerLog
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.ingest import IngestReport
+from retrieval.llm import Turn
 from retrieval.service import KnowledgeBase
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -52,6 +54,8 @@ def _print_report(report: IngestReport, out: TextIO) -> None:
 def render_answer(answer: Answer) -> str:
     """The answer and its numbered sources, readable in a terminal."""
     lines = [answer.text]
+    if answer.fallback:
+        lines.append(f"(extractive answer: the language model's was unusable: {answer.fallback})")
     if answer.citations:
         lines += ["", "Sources:"]
         for citation in answer.citations:
@@ -92,7 +96,9 @@ def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     kb.ensure_index()
     if interactive:
         titles = ", ".join(doc.title for doc in kb.manifest().documents[:3])
-        print(f"Ask about: {titles}. An empty line or Ctrl-D quits.", file=out)
+        print(f"Ask about: {titles} ({kb.mode} answers).", file=out)
+        print("/reset forgets the conversation; an empty line or Ctrl-D quits.", file=out)
+    history: deque[Turn] = deque(maxlen=args.settings.history_turns)
     while True:
         if interactive:
             print("? ", end="", file=out, flush=True)
@@ -101,10 +107,17 @@ def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_OK
         if not line.strip():
             continue
+        if line.strip() == "/reset":
+            history.clear()
+            print("Conversation forgotten.\n", file=out, flush=True)
+            continue
         try:
-            print(render_answer(kb.ask(line)) + "\n", file=out, flush=True)
+            answer = kb.ask(line, history=list(history))
         except QuestionError as error:
             print(f"{error}\n", file=out, flush=True)
+            continue
+        history.append(Turn(answer.question, answer.text))
+        print(render_answer(answer) + "\n", file=out, flush=True)
 
 
 def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:

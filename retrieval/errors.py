@@ -26,3 +26,7 @@ class QuestionError(BriefbotError):
 
 class IndexUnavailableError(BriefbotError):
     """There is no usable index yet (nothing ingested, or the sources are missing)."""
+
+
+class EmbeddingError(BriefbotError):
+    """The embedding model could not embed (a remote embedding service failed)."""

@@ -90,7 +90,7 @@ class KnowledgeBase:
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
         """Open the on-disk index under the data dir (nothing is built until asked)."""
-        embedder = make_embedder(settings.embedder)
+        embedder = make_embedder(settings)
         client = open_chroma(settings.chroma_dir)
         store = IndexStore(client, settings.data_dir / "index", embedder)
         # Prompts are loaded (and checked) now, so a broken prompt file stops the start.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from config import Settings
+from config import Settings, SettingsError
 from retrieval.errors import BriefbotError
 from retrieval.llm import Turn
 from retrieval.prompting import PromptError, load_prompts
 from retrieval.service import KnowledgeBase
+from retrieval.store import open_chroma
 from tests.conftest import REPO, SEED
 from tests.fakes.model_replies import cites, passage_number, user_text
 from tests.fakes.openai_api import FakeOpenAI, Reply
@@ -247,3 +249,61 @@ def test_a_broken_prompt_file_fails_the_start_naming_it(
         load_prompts(prompts)
     with pytest.raises(BriefbotError, match=name):
         KnowledgeBase.open(llm_settings(prompts_dir=prompts))
+
+
+def test_openai_compatible_embeddings_index_and_answer(
+    llm_settings: Callable[..., Settings], fake: FakeOpenAI
+) -> None:
+    settings = llm_settings(embedder="openai")
+    kb = KnowledgeBase.open(settings)
+    report = kb.ingest()
+    assert report.texts_embedded > 0
+    assert kb.manifest().embedder == "briefbot-openai:text-embedding-3-small"
+    assert fake.requests_of("embeddings")
+    fake.responder = cites("Cato", "Justin Logan is with the Cato Institute.")
+    answer = kb.ask("Who is Justin Logan?")
+    assert answer.mode == "llm"
+    assert "Cato Institute" in answer.citations[0].quote
+    stored = open_chroma(settings.chroma_dir).get_collection(kb.manifest().collection)
+    assert KEY not in json.dumps(stored.configuration_json, default=str)
+
+
+def test_the_openai_embedder_needs_a_key(make_settings: Callable[..., Settings]) -> None:
+    with pytest.raises(SettingsError, match="BRIEFBOT_EMBEDDER=openai needs OPENAI_API_KEY"):
+        make_settings(embedder="openai")
+
+
+def test_disagreeing_documents_keep_a_cited_quote_for_each_side(
+    llm_settings: Callable[..., Settings], fake: FakeOpenAI, sources: Path
+) -> None:
+    (sources / "ministry.md").write_text(
+        "# Ministry statement\nThe ministry says the Riverside bridge costs 40 million euros.\n",
+        encoding="utf-8",
+    )
+    (sources / "auditor.md").write_text(
+        "# Auditor report\nThe auditor says the Riverside bridge will cost 65 million euros.\n",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase.open(llm_settings())
+    kb.ingest()
+
+    def model(body: dict[str, Any]) -> str:
+        ministry, auditor = passage_number(body, "40 million"), passage_number(body, "65 million")
+        return (
+            f"The ministry puts the Riverside bridge at 40 million euros [{ministry}]. "
+            f"The auditor says it will cost 65 million euros [{auditor}]."
+        )
+
+    fake.responder = model
+    answer = kb.ask("How much will the Riverside bridge cost?")
+    assert answer.mode == "llm"
+    assert answer.text == (
+        "The ministry puts the Riverside bridge at 40 million euros. [1] "
+        "The auditor says it will cost 65 million euros. [2]"
+    )
+    assert [c.document for c in answer.citations] == ["ministry.md", "auditor.md"]
+    assert "40 million" in answer.citations[0].quote
+    assert "65 million" in answer.citations[1].quote
+    system = fake.requests_of("chat/completions")[0].messages[0]["content"]
+    assert "disagree" in system
+    assert "contradict" in system
