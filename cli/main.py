@@ -71,6 +71,16 @@ def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_rollback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    manifest = kb.rollback()
+    print(
+        f"Serving index v{manifest.version} again ({len(manifest.documents)} documents, built "
+        f"{manifest.created_at}) until the next reload.",
+        file=out,
+    )
+    return EXIT_OK
+
+
 def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     kb.ensure_index()
     status = EXIT_OK
@@ -225,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     feedback.add_argument("--json", action="store_true", help="one vote per line, with its answer")
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
+    command("reload", cmd_ingest, "the same as ingest: what the bot's /reload runs")
+    command("rollback", cmd_rollback, "serve the previous index version again")
     ask = command("ask", cmd_ask, "answer questions, with numbered sources")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, per line")

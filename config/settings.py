@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "BRIEFBOT_"
 
@@ -148,9 +155,21 @@ class Settings(BaseSettings):
     webhook_port: int = Field(
         default=8443, ge=1, le=65535, description="Port the webhook server listens on."
     )
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(),
+        description="Telegram user ids of the bot's admins, comma-separated: they may reload, "
+        "upload and remove documents.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
     )
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part for part in re.split(r"[\s,]+", value) if part)
+        return value
 
     @model_validator(mode="after")
     def _openai_embedder_needs_a_key(self) -> Settings:

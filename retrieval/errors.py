@@ -30,3 +30,7 @@ class IndexUnavailableError(BriefbotError):
 
 class EmbeddingError(BriefbotError):
     """The embedding model could not embed (a remote embedding service failed)."""
+
+
+class ReloadInProgressError(BriefbotError):
+    """Another reload holds the index; this one did not start."""

@@ -7,7 +7,8 @@ index exactly as it was.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,22 @@ class IngestReport:
     chunks_removed: int
     texts_embedded: int
     seconds: float
+
+
+def _stamped(infos: list[DocumentInfo], previous: Manifest | None) -> list[DocumentInfo]:
+    """Carry each document's added/updated times over from the previous version."""
+    before = {doc.doc_id: doc for doc in previous.documents} if previous else {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    stamped = []
+    for info in infos:
+        old = before.get(info.doc_id)
+        if old is None or not old.added_at:
+            stamped.append(replace(info, added_at=now, updated_at=now))
+        elif old.content_hash == info.content_hash:
+            stamped.append(replace(info, added_at=old.added_at, updated_at=old.updated_at))
+        else:
+            stamped.append(replace(info, added_at=old.added_at, updated_at=now))
+    return stamped
 
 
 def embedding_text(passage: Passage) -> str:
@@ -96,19 +113,20 @@ class Ingestor:
             )
         return documents
 
-    def run(self) -> IngestReport:
-        """Bring the index up to date with the sources dir; a no-op when nothing changed."""
+    def run(self, wait: bool = True) -> IngestReport:
+        """Bring the index up to date with the sources dir; a no-op when nothing changed.
+        With wait=False, a reload already running makes this one fail at once."""
         started = time.perf_counter()
-        with self._store.writer_lock():
+        with self._store.writer_lock(wait):
             documents = self.read_sources()
             passages = {doc.doc_id: cut_passages(doc, self._chunk_chars) for doc in documents}
             try:
                 previous = self._store.current()
             except IndexUnavailableError:
                 previous = None  # a damaged pointer or manifest: rebuild from the sources
-            infos = [self._info(doc, passages[doc.doc_id]) for doc in documents]
             if previous is not None and not self._store.is_intact(previous):
                 previous = None  # its collection is gone or partial: rebuild
+            infos = _stamped([self._info(d, passages[d.doc_id]) for d in documents], previous)
             if previous is not None and self._unchanged(previous, infos):
                 return self._report(previous, previous, set(), started, changed=False, embedded=0)
             flat = [passage for doc in documents for passage in passages[doc.doc_id]]
@@ -158,7 +176,8 @@ class Ingestor:
         return (
             previous.embedder == self._embedder.identity
             and previous.chunk_chars == self._chunk_chars
-            and previous.documents == tuple(infos)
+            and [replace(d, added_at="", updated_at="") for d in previous.documents]
+            == [replace(d, added_at="", updated_at="") for d in infos]
         )
 
     def _report(

@@ -85,7 +85,8 @@ class KnowledgeBase:
             settings.max_document_bytes,
         )
         self._live: LiveIndex | None = None
-        self._examples: dict[int, list[str]] = {}  # by index version
+        # by (index version, document, limit)
+        self._examples: dict[tuple[int, str | None, int], list[str]] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -111,12 +112,20 @@ class KnowledgeBase:
 
     # -- indexing -------------------------------------------------------------------------
 
-    def ingest(self) -> IngestReport:
-        """Re-read the sources; publish and serve a new version if anything changed."""
-        report = self._ingestor.run()
+    def ingest(self, wait: bool = True) -> IngestReport:
+        """Re-read the sources; publish and serve a new version if anything changed.
+        Questions meanwhile are answered from the version being replaced."""
+        report = self._ingestor.run(wait)
         if self._live is None or self._live.manifest.version != report.version:
             self._live = self._load(self._require_manifest())
         return report
+
+    def rollback(self) -> Manifest:
+        """Serve the previous index version again (until the next reload)."""
+        with self._store.writer_lock(wait=False):
+            manifest = self._store.rollback()
+        self._live = self._load(manifest)
+        return manifest
 
     def ensure_index(self) -> IngestReport | None:
         """Bring the index up to date; with a bad source, keep serving the last good one."""
@@ -193,27 +202,26 @@ class KnowledgeBase:
         proper_nouns = frozenset(t for t, n in capitalised.items() if n > 2 * lowercase[t])
         return LiveIndex(manifest, searcher, sentences, ExtractiveAnswerer(proper_nouns))
 
-    def example_questions(self, limit: int = 3) -> list[str]:
-        """Questions the documents answer, from their section headings (or titles): for a
-        greeting that shows what to ask. Each one is checked by answering it."""
+    def example_questions(self, limit: int = 3, doc_id: str | None = None) -> list[str]:
+        """Questions the documents (or one document) answer, from section headings and
+        titles: for a greeting or an upload reply. Each is checked by answering it offline."""
         manifest = self._live_index().manifest
-        cached = self._examples.get(manifest.version)
+        key = (manifest.version, doc_id, limit)
+        cached = self._examples.get(key)
         if cached is None:
-            topics = [
-                section
-                for doc in manifest.documents
-                for section in doc.sections
-                if section != LEAD_SECTION
-            ]
-            topics += [doc.title for doc in manifest.documents if not doc.title.endswith("\u2026")]
+            documents = [d for d in manifest.documents if doc_id in (None, d.doc_id)]
+            topics = [s for d in documents for s in d.sections if s != LEAD_SECTION]
+            topics += [d.title for d in documents if not d.title.endswith("\u2026")]
             cached = []
             for topic in dict.fromkeys(topics):
                 if len(cached) == limit:
                     break
                 question = f"What do the documents say about {topic.rstrip('.')}?"
-                if self.ask(question).grounded:
+                answer = self._prepare(question, None, ()).extractive
+                if answer.grounded and doc_id in (None, answer.citations[0].document):
                     cached.append(question)
-            self._examples = {manifest.version: cached}
+            self._examples = {k: v for k, v in self._examples.items() if k[0] == manifest.version}
+            self._examples[key] = cached
         return list(cached)
 
     # -- answering ------------------------------------------------------------------------

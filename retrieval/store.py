@@ -26,7 +26,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from retrieval.documents import Passage
 from retrieval.embedders import Embedder, Matrix
-from retrieval.errors import IndexUnavailableError
+from retrieval.errors import IndexUnavailableError, ReloadInProgressError
 from retrieval.text import Span
 
 _COLLECTION_PREFIX = "passages_v"
@@ -43,6 +43,8 @@ class DocumentInfo:
     chunks: int
     content_hash: str
     size_bytes: int
+    added_at: str = ""  # when the document first appeared in the index
+    updated_at: str = ""  # when its content last changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,25 +143,50 @@ class IndexStore:
         self._dir.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Serialise ingests across threads and processes; a second one waits its turn."""
+    def writer_lock(self, wait: bool = True) -> Iterator[None]:
+        """Serialise ingests and rollbacks across threads and processes. A second one waits
+        its turn, or with wait=False raises ReloadInProgressError."""
         with (self._dir / ".lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ReloadInProgressError(
+                    "a reload is already running; try again shortly"
+                ) from None
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _pointer(self) -> dict[str, int]:
+        try:
+            raw = json.loads((self._dir / "current.json").read_text(encoding="utf-8"))
+            return {key: int(raw[key]) for key in ("version", "previous") if raw.get(key)}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
+
     def current_version(self) -> int | None:
         """The live version number: cheap enough to check before every question."""
-        try:
-            return int(
-                json.loads((self._dir / "current.json").read_text(encoding="utf-8"))["version"]
-            )
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
+        return self._pointer().get("version")
+
+    def rollback(self) -> Manifest:
+        """Serve the previous version again (call under writer_lock); the version rolled back
+        from becomes the previous one, so a second rollback undoes the first."""
+        pointer = self._pointer()
+        previous = pointer.get("previous")
+        if previous is None:
+            raise IndexUnavailableError("there is no previous index version to roll back to")
+        manifest = self.manifest(previous)
+        if not self.is_intact(manifest):
+            raise IndexUnavailableError(f"the previous index version {previous} is incomplete")
+        self._point_to(previous, pointer.get("version"))
+        return manifest
+
+    def _point_to(self, version: int, previous: int | None) -> None:
+        pointer = {"version": version} | ({"previous": previous} if previous else {})
+        _write_atomically(self._dir / "current.json", json.dumps(pointer))
 
     def current(self) -> Manifest | None:
         version = self.current_version()
@@ -239,9 +266,9 @@ class IndexStore:
                 embeddings=vectors[offset : offset + batch],
             )
         _write_atomically(self._dir / f"v{version}.json", manifest.to_json())
-        previous = self.current()
-        _write_atomically(self._dir / "current.json", json.dumps({"version": version}))
-        self._remove_unused(keep={version} | ({previous.version} if previous else set()))
+        previous = self.current_version()
+        self._point_to(version, previous)
+        self._remove_unused(keep={version} | ({previous} if previous else set()))
         return manifest
 
     def _next_version(self) -> int:
