@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import admin, handlers
 from bot.context import BotData, BriefApplication, BriefContext, Services
 from config import Settings
 from config.logs import install_redaction
@@ -34,6 +34,12 @@ COMMANDS = [
     BotCommand("reset", "Forget our conversation"),
     BotCommand("help", "How to ask"),
 ]
+ADMIN_COMMANDS = {
+    "reload": admin.reload,
+    "rollback": admin.rollback,
+    "docs": admin.docs,
+    "remove": admin.remove,
+}
 # Enough for many chats at once; one chat's updates still run one at a time (see below).
 MAX_CONCURRENT_UPDATES = 64
 
@@ -69,11 +75,27 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-def register_handlers(application: BriefApplication) -> None:
+def register_handlers(application: BriefApplication, admin_ids: tuple[int, ...]) -> None:
     """Every handler, in one place. Order matters: the first matching handler in a group wins."""
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_messages = filters.UpdateType.MESSAGE  # edits are handled separately
+
+    # Admin commands and uploads, gated here by user id; everyone else is refused politely
+    # (and audited) by the same commands registered without the gate right after.
+    admins = filters.User(user_id=list(admin_ids))
+    for name, callback in ADMIN_COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback, filters=new_messages & admins))
+    application.add_handler(
+        MessageHandler(new_messages & private & filters.Document.ALL & admins, admin.upload)
+    )
+    application.add_handler(
+        CommandHandler(list(ADMIN_COMMANDS), admin.refuse, filters=new_messages)
+    )
+    application.add_handler(
+        MessageHandler(new_messages & private & filters.Document.ALL, admin.refuse)
+    )
+    application.add_handler(CallbackQueryHandler(admin.remove_button, pattern=r"^rm:"))
 
     # Commands work in any chat; in groups PTB only matches /cmd or /cmd@ThisBot.
     application.add_handler(CommandHandler("start", handlers.start, filters=new_messages))
@@ -144,7 +166,7 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         .build()
     )
     application.bot_data.services = services
-    register_handlers(application)
+    register_handlers(application, settings.admin_ids)
     return application
 
 

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from config import Settings
 from retrieval.answer_log import AnswerLog
+from retrieval.audit import AuditLog
 from retrieval.conversations import Conversations
 from retrieval.service import KnowledgeBase
 
@@ -23,6 +24,7 @@ class Services:
     knowledge: KnowledgeBase
     answers: AnswerLog
     conversations: Conversations
+    audit: AuditLog
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
@@ -32,6 +34,7 @@ class Services:
             knowledge,
             AnswerLog(settings.data_dir / "answers.sqlite"),
             Conversations(settings.history_turns),
+            AuditLog(settings.data_dir / "audit.jsonl"),
         )
 
     def close(self) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ SECOND = "Budget brief\n\nThe ministry will spend 40 million euros on new bridge
 def live_chunk_documents(settings: Settings) -> list[str]:
     """The document of every chunk in the live collection, read straight from Chroma."""
     client = open_chroma(settings.chroma_dir)
-    pointer = (settings.data_dir / "index" / "current.json").read_text()
-    version = int(pointer.split(":")[1].strip(" }"))
+    pointer = json.loads((settings.data_dir / "index" / "current.json").read_text())
+    version = pointer["version"]
     result = client.get_collection(f"passages_v{version}").get(include=["metadatas"])
     return sorted(str(m["document"]) for m in result["metadatas"] or [])
 
