@@ -11,10 +11,10 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from retrieval.answer import Answer, Citation
+from retrieval.service import NOT_COVERED
 from retrieval.store import Manifest
 
 MESSAGE_LIMIT = 4096
-NOT_COVERED = "The documents don't cover this."
 
 
 def utf16_length(text: str) -> int:

@@ -15,10 +15,10 @@ import pytest
 from bot.app import build_application
 from bot.context import Services
 from bot.handlers import GENERIC_FAILURE
-from bot.render import EDITED_HINT, NON_TEXT_HINT, NOT_COVERED
+from bot.render import EDITED_HINT, NON_TEXT_HINT
 from cli.main import main as cli_main
 from config import Settings
-from retrieval.service import KnowledgeBase
+from retrieval.service import NOT_COVERED, KnowledgeBase
 from tests.bot.conftest import TOKEN, RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
