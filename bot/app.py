@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS = [
     BotCommand("ask", "Ask a question about the documents"),
+    BotCommand("brief", "A cited briefing: /brief or /brief <topic>"),
     BotCommand("sources", "The documents I answer from"),
     BotCommand("reset", "Forget our conversation"),
     BotCommand("help", "How to ask"),
@@ -103,6 +104,7 @@ def register_handlers(application: BriefApplication, admin_ids: tuple[int, ...])
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new_messages))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=new_messages))
     application.add_handler(CommandHandler("reset", handlers.reset, filters=new_messages))
+    application.add_handler(CommandHandler("brief", handlers.brief, filters=new_messages))
     # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot:
     # other bots' commands stay theirs).
     application.add_handler(

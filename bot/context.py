@@ -6,6 +6,7 @@ untyped `bot_data["..."]` lookup.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,24 @@ from retrieval.conversations import Conversations
 from retrieval.service import KnowledgeBase
 
 
+class BriefingGuard:
+    """Lets one briefing per chat and topic through in a window: a burst of /brief commands
+    (several people tapping it at once) gets one answer."""
+
+    def __init__(self, window: float = 60.0) -> None:
+        self._window = window
+        self._last: dict[tuple[int, str], float] = {}
+
+    def allow(self, chat_id: int, topic: str | None) -> bool:
+        now = time.monotonic()
+        key = (chat_id, (topic or "").strip().lower())
+        if now - self._last.get(key, -self._window) < self._window:
+            return False
+        self._last = {k: t for k, t in self._last.items() if now - t < self._window}
+        self._last[key] = now
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
@@ -25,6 +44,7 @@ class Services:
     answers: AnswerLog
     conversations: Conversations
     audit: AuditLog
+    briefing_guard: BriefingGuard
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
@@ -35,6 +55,7 @@ class Services:
             AnswerLog(settings.data_dir / "answers.sqlite"),
             Conversations(settings.history_turns),
             AuditLog(settings.data_dir / "audit.jsonl"),
+            BriefingGuard(),
         )
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from retrieval.answer import Answer, Citation
+from retrieval.briefing import Briefing, BriefingPoint
 from retrieval.service import NOT_COVERED
 from retrieval.store import Manifest
 
@@ -174,3 +175,28 @@ HELP = (
 )
 NON_TEXT_HINT = "I can only read text. Send me your question as a message."
 EDITED_HINT = "I answer new messages only; please send the corrected question again."
+
+
+def render_briefing(briefing: Briefing) -> list[str]:
+    """A briefing as Telegram HTML: bottom line, key points, positions, open questions, sources."""
+    subject = escape(briefing.topic, quote=False) if briefing.topic else "all documents"
+    header = f"<b>Briefing: {subject}</b> (index v{briefing.version})"
+    if briefing.bottom_line is None:
+        return [f"{header}\n{escape(NOT_COVERED, quote=False)}"]
+
+    def line(point: BriefingPoint) -> str:
+        return f"{escape(point.text, quote=False)} [{point.citation.n}]"
+
+    blocks = [header, f"<b>Bottom line</b>\n{line(briefing.bottom_line)}"]
+    for title, points in (
+        ("Key points", briefing.key_points),
+        ("Positions", briefing.positions),
+        ("Unclear or disputed", briefing.unclear),
+    ):
+        if points:
+            blocks.append(f"<b>{title}</b>\n" + "\n".join(f"\u2022 {line(p)}" for p in points))
+    sources = ["<b>Sources</b>"]
+    for citation in briefing.citations:
+        sources += _citation_blocks(citation, show_quote=False, limit=MESSAGE_LIMIT)
+    blocks.append("\n".join(sources))
+    return pack(blocks)

@@ -27,7 +27,7 @@ from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.ingest import IngestReport
 from retrieval.llm import Turn
-from retrieval.service import KnowledgeBase
+from retrieval.service import NOT_COVERED, KnowledgeBase
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -68,6 +68,35 @@ def render_answer(answer: Answer) -> str:
 
 def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     _print_report(kb.ingest(), out)
+    return EXIT_OK
+
+
+def cmd_brief(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    kb.ensure_index()
+    briefing = kb.brief(args.topic)
+    if args.json:
+        print(json.dumps(briefing.to_json(), ensure_ascii=False), file=out)
+        return EXIT_OK
+    subject = briefing.topic or "all documents"
+    print(f"Briefing: {subject} (index v{briefing.version})\n", file=out)
+    if briefing.bottom_line is None:
+        print(NOT_COVERED, file=out)
+        return EXIT_OK
+    line = briefing.bottom_line
+    print(f"Bottom line: {line.text} [{line.citation.n}]", file=out)
+    for title, points in (
+        ("Key points", briefing.key_points),
+        ("Positions", briefing.positions),
+        ("Unclear or disputed", briefing.unclear),
+    ):
+        if points:
+            print(f"\n{title}:", file=out)
+            for point in points:
+                print(f"  - {point.text} [{point.citation.n}]", file=out)
+    print("\nSources:", file=out)
+    for citation in briefing.citations:
+        where = " \u2014 ".join(part for part in (citation.title, citation.section) if part)
+        print(f"  [{citation.n}] {where}, {citation.document}", file=out)
     return EXIT_OK
 
 
@@ -237,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
     command("reload", cmd_ingest, "the same as ingest: what the bot's /reload runs")
     command("rollback", cmd_rollback, "serve the previous index version again")
+    briefing = command("brief", cmd_brief, "a structured, cited briefing of the documents")
+    briefing.add_argument("--topic", help="only what the documents say about this")
+    briefing.add_argument("--json", action="store_true", help="its points with their citations")
     ask = command("ask", cmd_ask, "answer questions, with numbered sources")
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, per line")

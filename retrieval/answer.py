@@ -208,7 +208,7 @@ class _Question:
     asks_money: bool
 
 
-def _term_matches(term: str, available: frozenset[str]) -> bool:
+def term_matches(term: str, available: frozenset[str]) -> bool:
     if term in available:
         return True
     if len(term) >= 4 and any(
@@ -223,7 +223,7 @@ def _constraint_matches(constraint: frozenset[str], available: frozenset[str]) -
     joined = " ".join(sorted(constraint))
     if any(joined in group and group & available for group in _STEMMED_ALIASES):
         return True
-    return all(_term_matches(term, available) for term in constraint)
+    return all(term_matches(term, available) for term in constraint)
 
 
 def _constraints_hold(
@@ -260,7 +260,7 @@ def _switches_subject(lead: str, follower: str, question_names: set[str]) -> boo
     """True when the follower names something the lead mentions but the question does not:
     "...Iraq and Syria..." then "...troops in Iraq..." answers for Iraq, not Syria."""
     lead_names = frozenset(_names(lead) - question_names)
-    return any(_term_matches(name, lead_names) for name in _names(follower) - question_names)
+    return any(term_matches(name, lead_names) for name in _names(follower) - question_names)
 
 
 def _has_kind(sentence: str, kind: AnswerKind, question: _Question) -> bool:
@@ -384,7 +384,7 @@ class ExtractiveAnswerer:
                 profile.kind in (AnswerKind.NUMBER, AnswerKind.DATE),
             ):
                 continue
-            matched = sum(_term_matches(t, window) for t in focus)
+            matched = sum(term_matches(t, window) for t in focus)
             if focus and matched < min(_ENOUGH_FOCUS_TERMS, len(focus) * _MIN_FOCUS_COVERAGE):
                 continue
             if not profile.constraints and not matched:
@@ -409,7 +409,7 @@ class ExtractiveAnswerer:
             if (
                 follower is not None
                 and _has_kind(follower.text, profile.kind, profile)
-                and any(_term_matches(t, follower.terms) for t in focus)
+                and any(term_matches(t, follower.terms) for t in focus)
                 and not _switches_subject(sentence.text, follower.text, set(profile.names))
             ):
                 return [sentence, follower]

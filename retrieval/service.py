@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from config import Settings
-from retrieval.answer import Answer, Citation, ExtractiveAnswerer, IndexedSentence
+from retrieval.answer import (
+    Answer,
+    Citation,
+    ExtractiveAnswerer,
+    IndexedSentence,
+    term_matches,
+)
+from retrieval.briefing import Briefing, build_briefing
 from retrieval.documents import LEAD_SECTION, Passage, decode_source, sha256
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError, QuestionError
@@ -39,6 +46,8 @@ log = logging.getLogger(__name__)
 NOT_COVERED = "The documents don't cover this."
 MODE_EXTRACTIVE = "extractive"
 MODE_LLM = "llm"
+TOPIC_MARGIN = 0.03  # how much less similar to a topic than the closest sentence is still on it
+TOPIC_TERM_SHARE = 0.25  # a topic word in more sentences than this names nothing in particular
 _WORD_IN_CAPS = re.compile(r"(?<=[\w,;:]\s)([A-Z][\w'\u2019-]*)")
 
 
@@ -223,6 +232,54 @@ class KnowledgeBase:
             self._examples = {k: v for k, v in self._examples.items() if k[0] == manifest.version}
             self._examples[key] = cached
         return list(cached)
+
+    def brief(self, topic: str | None = None) -> Briefing:
+        """A structured, cited overview of all documents, or of what they say on a topic."""
+        live = self._live_index()
+        sentences = [s for group in live.sentences.values() for s in group]
+        if topic is not None:
+            topic = self.check_question(topic)
+            sentences = self._on_topic(live, topic)
+        sources: dict[str, str | None] = {}
+        return build_briefing(
+            topic,
+            live.manifest.version,
+            sentences,
+            lambda sentence, number: self._quote([sentence], number, 0.0, sources),
+        )
+
+    def _on_topic(self, live: LiveIndex, topic: str) -> list[IndexedSentence]:
+        """Sentences of the passages retrieved for the topic that name it, or are about as
+        close to it as the closest one."""
+        vector = self._embedder.embed_question(topic)
+        hits = live.searcher.search(topic, vector, max(self._settings.top_k, 8))
+        candidates = [s for hit in hits for s in live.sentences[hit.passage.chunk_id]]
+        if not candidates:
+            return []
+        # Nothing of the topic (not even a stem or an alias) in what was retrieved: the
+        # documents do not cover it, however similar the closest sentences look.
+        words_of_topic = terms(topic)
+        named = [
+            s
+            for s in candidates
+            if any(term_matches(t, s.terms | s.context_terms) for t in words_of_topic)
+        ]
+        if not named:
+            return []
+        # Words of the topic that most sentences contain ("U.S." here) do not pick any out.
+        everything = [s for group in live.sentences.values() for s in group]
+        rare = {
+            term
+            for term in words_of_topic
+            if sum(term in s.terms for s in everything) <= TOPIC_TERM_SHARE * len(everything)
+        }
+        similarity = {id(s): float(s.vector @ vector) for s in candidates}
+        best = max(similarity[id(s)] for s in named)
+        return [
+            s
+            for s in candidates
+            if rare & (s.terms | s.context_terms) or similarity[id(s)] >= best - TOPIC_MARGIN
+        ]
 
     # -- answering ------------------------------------------------------------------------
 

@@ -178,7 +178,13 @@ async def test_start_help_and_sources(bot: RunningBot) -> None:
     bot.api.private_message("/help")
     assert "How to ask" in (await bot.api.wait_for("sendMessage")).params["text"]
     commands = bot.api.calls_of("setMyCommands")[0].params["commands"]
-    assert [command["command"] for command in commands] == ["ask", "sources", "reset", "help"]
+    assert [command["command"] for command in commands] == [
+        "ask",
+        "brief",
+        "sources",
+        "reset",
+        "help",
+    ]
 
 
 async def test_empty_and_huge_questions_get_a_clear_reply(bot: RunningBot) -> None:
@@ -292,3 +298,17 @@ async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(bot: Ru
     assert mine == [first["message"]["message_id"], second["message"]["message_id"]]
     assert {r.params["chat_id"] for r in replies} == {501} | {600 + i for i in range(8)}
     assert len(others) == 8
+
+
+async def test_a_burst_of_brief_commands_in_a_group_gets_one_briefing(bot: RunningBot) -> None:
+    for _ in range(3):
+        bot.api.group_message("/brief@BriefingBot")
+    sent = await bot.api.wait_for("sendMessage")
+    text = sent.params["text"]
+    assert text.startswith("<b>Briefing: all documents</b>")
+    for heading in ("Bottom line", "Key points", "Positions", "Unclear or disputed", "Sources"):
+        assert f"<b>{heading}</b>" in text
+    bot.api.group_message("/brief@BriefingBot Justin Logan")  # another topic is another briefing
+    topic = await bot.api.wait_for("sendMessage")
+    assert "Briefing: Justin Logan" in topic.params["text"]
+    assert len(bot.api.calls_of("sendMessage")) == 2

@@ -243,3 +243,20 @@ def test_ask_json_reports_llm_mode_and_fallbacks(env: dict[str, str]) -> None:
     assert fallback["fallback"] == "server_error"
     assert "Cato Institute" in fallback["answer"]
     assert key not in result.stdout + result.stderr
+
+
+def test_brief_json_lists_points_with_citations(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "brief", "--json")
+    assert status == 0
+    briefing = json.loads(out)
+    assert briefing["topic"] is None
+    points = [briefing["bottom_line"], *briefing["key_points"], *briefing["positions"]]
+    text = SEED.read_text(encoding="utf-8")
+    for point in points:
+        citation = point["citation"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"] == point["text"]
+    status, out, _ = run_cli(capsys, "brief", "--topic", "Justin Logan")
+    assert status == 0
+    assert "Justin Logan of the Cato Institute" in out
