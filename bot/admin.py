@@ -14,6 +14,7 @@ from pathlib import Path
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
 
+from bot.briefings import after_reload
 from bot.context import BriefContext, Services
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
@@ -88,6 +89,8 @@ async def _reload(
         return None
     _audit(services, user, action, "ok", version=report.version, changed=report.changed, **detail)
     await message.reply_text(render_report(report), parse_mode=ParseMode.HTML)
+    if report.changed:
+        await after_reload(context.bot, services)
     return report
 
 

@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, handlers
+from bot import admin, briefings, handlers
 from bot.context import BotData, BriefApplication, BriefContext, Services
 from config import Settings
 from config.logs import install_redaction
@@ -31,10 +31,20 @@ log = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("ask", "Ask a question about the documents"),
     BotCommand("brief", "A cited briefing: /brief or /brief <topic>"),
+    BotCommand("whatsnew", "What changed since the last briefing here"),
+    BotCommand("subscribe", "Scheduled briefings: /subscribe daily 08:00"),
     BotCommand("sources", "The documents I answer from"),
     BotCommand("reset", "Forget our conversation"),
     BotCommand("help", "How to ask"),
 ]
+BRIEFING_COMMANDS = {
+    "brief": briefings.brief,
+    "whatsnew": briefings.whatsnew,
+    "subscribe": briefings.subscribe,
+    "unsubscribe": briefings.unsubscribe,
+    "subscriptions": briefings.subscriptions,
+    "timezone": briefings.timezone,
+}
 ADMIN_COMMANDS = {
     "reload": admin.reload,
     "rollback": admin.rollback,
@@ -104,7 +114,9 @@ def register_handlers(application: BriefApplication, admin_ids: tuple[int, ...])
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=new_messages))
     application.add_handler(CommandHandler("sources", handlers.sources, filters=new_messages))
     application.add_handler(CommandHandler("reset", handlers.reset, filters=new_messages))
-    application.add_handler(CommandHandler("brief", handlers.brief, filters=new_messages))
+    # Briefings: on demand, what is new, and scheduled (the latter by chat admins).
+    for name, callback in BRIEFING_COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback, filters=new_messages))
     # Any other command addressed to the bot gets the help text (in groups only /x@ThisBot:
     # other bots' commands stay theirs).
     application.add_handler(
@@ -151,6 +163,7 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
         await application.bot.set_my_commands(COMMANDS)
+        briefings.schedule_all(application, services)
 
     async def post_shutdown(application: BriefApplication) -> None:
         services.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.subscriptions import SubscriptionStore
 from config import Settings
 from retrieval.answer_log import AnswerLog
 from retrieval.audit import AuditLog
@@ -45,6 +46,7 @@ class Services:
     conversations: Conversations
     audit: AuditLog
     briefing_guard: BriefingGuard
+    subscriptions: SubscriptionStore
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
@@ -56,11 +58,13 @@ class Services:
             Conversations(settings.history_turns),
             AuditLog(settings.data_dir / "audit.jsonl"),
             BriefingGuard(),
+            SubscriptionStore(settings.data_dir / "subscriptions.sqlite"),
         )
 
     def close(self) -> None:
         self.knowledge.close()
         self.answers.close()
+        self.subscriptions.close()
 
 
 class BotData:

@@ -21,7 +21,6 @@ from bot.render import (
     NON_TEXT_HINT,
     answer_keyboard,
     render_answer,
-    render_briefing,
     render_sources,
     render_welcome,
 )
@@ -185,25 +184,6 @@ async def on_error(update: object, context: BriefContext) -> None:
             await update.effective_message.reply_text(GENERIC_FAILURE)
         except Exception:  # noqa: BLE001 (the apology is best effort)
             log.warning("could not tell the user about the error", exc_info=True)
-
-
-async def brief(update: Update, context: BriefContext) -> None:
-    """/brief [topic]: a structured, cited briefing. A burst of the same request in one chat
-    gets one answer."""
-    message = update.effective_message
-    if message is None:
-        return
-    topic = " ".join(context.args or []) or None
-    if not context.services.briefing_guard.allow(message.chat_id, topic):
-        return
-    await message.reply_chat_action(ChatAction.TYPING)
-    try:
-        briefing = await asyncio.to_thread(context.services.knowledge.brief, topic)
-    except QuestionError as error:
-        await message.reply_text(str(error))
-        return
-    for part in render_briefing(briefing):
-        await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 
 def conversation_key(message: Message) -> tuple[int, int]:

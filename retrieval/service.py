@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from config import Settings
@@ -233,13 +233,19 @@ class KnowledgeBase:
             self._examples[key] = cached
         return list(cached)
 
-    def brief(self, topic: str | None = None) -> Briefing:
-        """A structured, cited overview of all documents, or of what they say on a topic."""
+    def brief(
+        self, topic: str | None = None, documents: Collection[str] | None = None
+    ) -> Briefing:
+        """A structured, cited overview of all documents (or of `documents`, by id), or of
+        what they say on a topic."""
         live = self._live_index()
         sentences = [s for group in live.sentences.values() for s in group]
+        if documents is not None:
+            sentences = [s for s in sentences if s.passage.doc_id in documents]
         if topic is not None:
             topic = self.check_question(topic)
-            sentences = self._on_topic(live, topic)
+            on_topic = {id(s) for s in self._on_topic(live, topic)}
+            sentences = [s for s in sentences if id(s) in on_topic]
         sources: dict[str, str | None] = {}
         return build_briefing(
             topic,

@@ -181,6 +181,8 @@ async def test_start_help_and_sources(bot: RunningBot) -> None:
     assert [command["command"] for command in commands] == [
         "ask",
         "brief",
+        "whatsnew",
+        "subscribe",
         "sources",
         "reset",
         "help",

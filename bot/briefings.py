@@ -1,0 +1,298 @@
+"""Briefings in chats: /brief on demand, /whatsnew, and scheduled briefings (daily, weekly, or
+after every reload), with a time zone per chat. Subscriptions live in the data dir and are
+scheduled again when the bot starts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import time as clock
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import Bot, Message, Update
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.ext import Application
+
+from bot.context import BriefContext, Services
+from bot.render import render_briefing
+from bot.subscriptions import WEEKDAYS, Subscription
+from retrieval.errors import QuestionError
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_HELP = (
+    "Use /subscribe daily 08:00 [topic], /subscribe weekly mon 08:00 [topic], or "
+    "/subscribe changes (a short post after every reload). Add \u201cquiet\u201d to stay silent "
+    "when nothing is new. Times are in the chat's time zone (/timezone Europe/Berlin)."
+)
+_SUBSCRIBE = re.compile(
+    r"^(?P<kind>daily|weekly|changes)"
+    r"(?:\s+(?P<day>" + "|".join(WEEKDAYS) + r"))?"
+    r"(?:\s+(?P<time>\d{1,2}:\d{2}))?"
+    r"(?P<quiet>\s+quiet)?"
+    r"(?:\s+(?P<topic>.+))?$",
+    re.IGNORECASE,
+)
+
+
+def _thread(message: Message) -> int:
+    return (message.message_thread_id or 0) if message.is_topic_message else 0
+
+
+async def _send_parts(bot: Bot, chat_id: int, thread_id: int, parts: list[str]) -> None:
+    for part in parts:
+        await bot.send_message(
+            chat_id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id or None
+        )
+
+
+def _snapshot(services: Services) -> dict[str, str]:
+    manifest = services.knowledge.manifest()
+    return {document.doc_id: document.content_hash for document in manifest.documents}
+
+
+async def deliver_briefing(
+    bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None
+) -> None:
+    documents = await asyncio.to_thread(_snapshot, services)  # what this briefing covers
+    briefing = await asyncio.to_thread(services.knowledge.brief, topic)
+    await _send_parts(bot, chat_id, thread_id, render_briefing(briefing))
+    services.subscriptions.record_briefing(chat_id, documents)
+
+
+async def deliver_whatsnew(
+    bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None, quiet: bool
+) -> None:
+    """What changed since this chat's last briefing: new or updated documents' key points."""
+    current = await asyncio.to_thread(_snapshot, services)
+    last = services.subscriptions.briefed(chat_id)
+    if last is None:  # never briefed here: everything is new
+        await deliver_briefing(bot, services, chat_id, thread_id, topic)
+        return
+    seen, when = last
+    changed = [doc_id for doc_id, content in current.items() if seen.get(doc_id) != content]
+    if not changed:
+        if not quiet:
+            await _send_parts(
+                bot,
+                chat_id,
+                thread_id,
+                [f"Nothing new in the documents since the last briefing ({when[:16]} UTC)."],
+            )
+        return
+    briefing = await asyncio.to_thread(services.knowledge.brief, topic, changed)
+    if briefing.bottom_line is None and quiet:
+        return
+    manifest = await asyncio.to_thread(services.knowledge.manifest)
+    titles = [d.title for d in manifest.documents if d.doc_id in changed]
+    header = "<b>New or updated since the last briefing:</b>\n" + "\n".join(
+        f"\u2022 {title}" for title in titles
+    )
+    parts = render_briefing(briefing)
+    await _send_parts(bot, chat_id, thread_id, [header, *parts])
+    services.subscriptions.record_briefing(chat_id, current)
+
+
+async def brief(update: Update, context: BriefContext) -> None:
+    """/brief [topic]: a structured, cited briefing. A burst of the same request in one chat
+    gets one answer."""
+    message = update.effective_message
+    if message is None:
+        return
+    topic = " ".join(context.args or []) or None
+    if not context.services.briefing_guard.allow(message.chat_id, topic):
+        return
+    await message.reply_chat_action(ChatAction.TYPING)
+    try:
+        await deliver_briefing(
+            context.bot, context.services, message.chat_id, _thread(message), topic
+        )
+    except QuestionError as error:
+        await message.reply_text(str(error))
+
+
+async def whatsnew(update: Update, context: BriefContext) -> None:
+    """/whatsnew: what changed in the documents since this chat's last briefing."""
+    message = update.effective_message
+    if message is None or not context.services.briefing_guard.allow(message.chat_id, "\x00new"):
+        return
+    await message.reply_chat_action(ChatAction.TYPING)
+    await deliver_whatsnew(
+        context.bot, context.services, message.chat_id, _thread(message), None, False
+    )
+
+
+async def _may_manage(update: Update, context: BriefContext) -> bool:
+    """Bot admins anywhere; in groups the chat's admins (as Telegram says); in private, anyone."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE or user.id in context.services.settings.admin_ids:
+        return True
+    administrators = await context.bot.get_chat_administrators(chat.id)
+    return any(member.user.id == user.id for member in administrators)
+
+
+async def subscribe(update: Update, context: BriefContext) -> None:
+    """/subscribe daily 08:00 [topic] | weekly mon 08:00 [topic] | changes [quiet]."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    if not await _may_manage(update, context):
+        await message.reply_text("Only this group's admins can subscribe it to briefings.")
+        return
+    match = _SUBSCRIBE.match(" ".join(context.args or []).strip())
+    kind = match.group("kind").lower() if match else ""
+    time_text = match.group("time") if match else None
+    if (
+        not match
+        or (kind != "changes" and not time_text)
+        or (kind == "weekly") != bool(match.group("day"))
+    ):
+        await message.reply_text(SUBSCRIBE_HELP)
+        return
+    hours, minutes = (int(part) for part in (time_text or "0:0").split(":"))
+    if hours > 23 or minutes > 59:
+        await message.reply_text("That is not a time of day; use HH:MM, e.g. 08:00.")
+        return
+    day = match.group("day")
+    subscription = context.services.subscriptions.add(
+        message.chat_id,
+        _thread(message),
+        kind,  # type: ignore[arg-type]
+        f"{hours:02}:{minutes:02}" if kind != "changes" else "",
+        WEEKDAYS.index(day.lower()) if day else None,
+        (match.group("topic") or "").strip() or None,
+        bool(match.group("quiet")),
+        update.effective_user.id,
+    )
+    schedule(context.application, context.services, subscription)
+    zone = context.services.subscriptions.timezone(message.chat_id)
+    await message.reply_text(f"Subscribed {subscription.describe()} ({zone}).")
+
+
+async def unsubscribe(update: Update, context: BriefContext) -> None:
+    """/unsubscribe [number]: one subscription of this chat, or all of them."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not await _may_manage(update, context):
+        await message.reply_text("Only this group's admins can change its subscriptions.")
+        return
+    argument = " ".join(context.args or []).lstrip("#")
+    wanted = int(argument) if argument.isdigit() else None
+    removed = context.services.subscriptions.remove(message.chat_id, wanted)
+    queue = context.application.job_queue
+    for subscription_id in removed:
+        for job in queue.get_jobs_by_name(f"subscription-{subscription_id}") if queue else ():
+            job.schedule_removal()
+    await message.reply_text(
+        f"Unsubscribed {', '.join(f'#{i}' for i in removed)}."
+        if removed
+        else "No such subscription."
+    )
+
+
+async def subscriptions(update: Update, context: BriefContext) -> None:
+    """/subscriptions: this chat's scheduled briefings."""
+    message = update.effective_message
+    if message is None:
+        return
+    found = context.services.subscriptions.all(message.chat_id)
+    zone = context.services.subscriptions.timezone(message.chat_id)
+    lines = [s.describe() for s in found] or ["None. " + SUBSCRIBE_HELP]
+    await message.reply_text(f"Briefings for this chat ({zone}):\n" + "\n".join(lines))
+
+
+async def timezone(update: Update, context: BriefContext) -> None:
+    """/timezone Europe/Berlin: the zone of this chat's subscription times."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = context.services
+    name = " ".join(context.args or []).strip()
+    if not name:
+        await message.reply_text(
+            f"This chat's time zone is {services.subscriptions.timezone(message.chat_id)}."
+        )
+        return
+    if not await _may_manage(update, context):
+        await message.reply_text("Only this group's admins can change its time zone.")
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        await message.reply_text(f"I don't know the time zone {name!r}; try e.g. Europe/Berlin.")
+        return
+    services.subscriptions.set_timezone(message.chat_id, name)
+    for subscription in services.subscriptions.all(message.chat_id):
+        schedule(context.application, services, subscription)
+    await message.reply_text(f"Time zone set to {name}.")
+
+
+def schedule(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    services: Services,
+    subscription: Subscription,
+) -> None:
+    """(Re)schedule one timed subscription in the job queue; "changes" ones run on reload."""
+    queue = application.job_queue
+    if queue is None or subscription.kind == "changes":
+        return
+    name = f"subscription-{subscription.id}"
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    hours, minutes = (int(part) for part in subscription.time.split(":"))
+    zone = ZoneInfo(services.subscriptions.timezone(subscription.chat_id))
+    days = (subscription.weekday,) if subscription.weekday is not None else tuple(range(7))
+    queue.run_daily(
+        _scheduled_briefing,
+        time=clock(hours, minutes, tzinfo=zone),
+        days=days,
+        data=subscription,
+        name=name,
+        chat_id=subscription.chat_id,
+    )
+
+
+def schedule_all(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    for subscription in services.subscriptions.all():
+        schedule(application, services, subscription)
+
+
+async def _scheduled_briefing(context: BriefContext) -> None:
+    job = context.job
+    if job is None or not isinstance(job.data, Subscription):
+        return
+    subscription = job.data
+    await deliver_whatsnew(
+        context.bot,
+        context.services,
+        subscription.chat_id,
+        subscription.thread_id,
+        subscription.topic,
+        subscription.quiet,
+    )
+
+
+async def after_reload(bot: Bot, services: Services) -> None:
+    """Post what changed to every chat subscribed to changes."""
+    for subscription in services.subscriptions.all():
+        if subscription.kind == "changes":
+            try:
+                await deliver_whatsnew(
+                    bot,
+                    services,
+                    subscription.chat_id,
+                    subscription.thread_id,
+                    subscription.topic,
+                    True,
+                )
+            except Exception:  # noqa: BLE001 (one unreachable chat must not stop the others)
+                log.warning(
+                    "could not post changes to chat %s", subscription.chat_id, exc_info=True
+                )
