@@ -125,6 +125,21 @@ class Citation:
     score: float
     date: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The public `--json` shape of a citation."""
+        return {
+            "n": self.n,
+            "document": self.document,
+            "title": self.title,
+            "section": self.section,
+            "chunk_id": self.chunk_id,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "date": self.date,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -147,21 +162,7 @@ class Answer:
             "answer": self.text,
             "grounded": self.grounded,
             "mode": self.mode,
-            "citations": [
-                {
-                    "n": c.n,
-                    "document": c.document,
-                    "title": c.title,
-                    "section": c.section,
-                    "chunk_id": c.chunk_id,
-                    "quote": c.quote,
-                    "start": c.start,
-                    "end": c.end,
-                    "score": round(c.score, 4),
-                    "date": c.date,
-                }
-                for c in self.citations
-            ],
+            "citations": [citation.to_json() for citation in self.citations],
             "suggestions": list(self.suggestions),
             "note": self.note,
             "fallback": self.fallback,

@@ -58,21 +58,7 @@ class Briefing:
 
     def to_json(self) -> dict[str, Any]:
         def point(p: BriefingPoint) -> dict[str, Any]:
-            c = p.citation
-            return {
-                "text": p.text,
-                "citation": {
-                    "n": c.n,
-                    "document": c.document,
-                    "title": c.title,
-                    "section": c.section,
-                    "chunk_id": c.chunk_id,
-                    "quote": c.quote,
-                    "start": c.start,
-                    "end": c.end,
-                    "date": c.date,
-                },
-            }
+            return {"text": p.text, "citation": p.citation.to_json()}
 
         return {
             "topic": self.topic,
