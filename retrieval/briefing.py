@@ -49,6 +49,8 @@ class Briefing:
     key_points: tuple[BriefingPoint, ...]
     positions: tuple[BriefingPoint, ...]
     unclear: tuple[BriefingPoint, ...]
+    mode: str = "extractive"
+    fallback: str | None = None  # why an LLM briefing was not used
 
     @property
     def citations(self) -> list[Citation]:
@@ -67,6 +69,8 @@ class Briefing:
             "key_points": [point(p) for p in self.key_points],
             "positions": [point(p) for p in self.positions],
             "unclear": [point(p) for p in self.unclear],
+            "mode": self.mode,
+            "fallback": self.fallback,
         }
 
 
@@ -155,3 +159,28 @@ def build_briefing(
         positions=points(positions),
         unclear=points(unclear),
     )
+
+
+_SECTION = re.compile(r"^[*#\s]*(BOTTOM LINE|KEY POINTS|POSITIONS|UNCLEAR)[*\s]*:?\s*(.*)$", re.I)
+SECTION_KEYS = {
+    "BOTTOM LINE": "bottom",
+    "KEY POINTS": "key",
+    "POSITIONS": "positions",
+    "UNCLEAR": "unclear",
+}
+
+
+def parse_sections(text: str) -> dict[str, list[str]]:
+    """The items under each heading of a model-written briefing (see prompts/brief.txt)."""
+    sections: dict[str, list[str]] = {key: [] for key in SECTION_KEYS.values()}
+    current: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        heading = _SECTION.match(stripped)
+        if heading:
+            current = SECTION_KEYS[heading.group(1).upper()]
+            stripped = heading.group(2).strip()
+        item = stripped.lstrip("-\u2022* ").strip()
+        if current is not None and item:
+            sections[current].append(item)
+    return sections

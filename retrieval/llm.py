@@ -130,6 +130,19 @@ class ChatModel:
         if not text.strip():
             raise LlmFailure("empty")
 
+    def brief(self, topic: str, passages: Sequence[Passage]) -> str:
+        """A briefing in the prompt's plain-text form, to be parsed and checked by the caller."""
+        request = self.prompts.brief.substitute(
+            passages=format_passages(passages), topic=_neutralise(topic)
+        )
+        try:
+            message = self._model.invoke(
+                [SystemMessage(self.prompts.system), HumanMessage(request)]
+            )
+        except Exception as error:  # noqa: BLE001 (as in complete)
+            raise _failure(error) from None
+        return self._content(message)
+
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """The follow-up as a standalone question; the question itself if that fails."""
         if not history:

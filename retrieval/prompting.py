@@ -16,6 +16,7 @@ PROMPT_VARIABLES: dict[str, frozenset[str]] = {
     "system.txt": frozenset(),
     "answer.txt": frozenset({"passages", "question"}),
     "condense.txt": frozenset({"history", "question"}),
+    "brief.txt": frozenset({"passages", "topic"}),
 }
 
 
@@ -28,6 +29,7 @@ class PromptSet:
     system: str
     answer: Template
     condense: Template
+    brief: Template
 
 
 def _load(directory: Path, name: str) -> Template:
@@ -56,4 +58,5 @@ def load_prompts(directory: Path) -> PromptSet:
         system=_load(directory, "system.txt").template.strip(),
         answer=_load(directory, "answer.txt"),
         condense=_load(directory, "condense.txt"),
+        brief=_load(directory, "brief.txt"),
     )

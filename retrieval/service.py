@@ -21,7 +21,7 @@ from retrieval.answer import (
     IndexedSentence,
     term_matches,
 )
-from retrieval.briefing import Briefing, build_briefing
+from retrieval.briefing import Briefing, BriefingPoint, build_briefing, parse_sections
 from retrieval.documents import LEAD_SECTION, Passage, decode_source, sha256
 from retrieval.embedders import Embedder, make_embedder
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError, QuestionError
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 NOT_COVERED = "The documents don't cover this."
 MODE_EXTRACTIVE = "extractive"
 MODE_LLM = "llm"
+BRIEF_PASSAGES = 12  # passages an LLM briefing is written from
 TOPIC_MARGIN = 0.03  # how much less similar to a topic than the closest sentence is still on it
 TOPIC_TERM_SHARE = 0.25  # a topic word in more sentences than this names nothing in particular
 _WORD_IN_CAPS = re.compile(r"(?<=[\w,;:]\s)([A-Z][\w'\u2019-]*)")
@@ -247,11 +248,62 @@ class KnowledgeBase:
             on_topic = {id(s) for s in self._on_topic(live, topic)}
             sentences = [s for s in sentences if id(s) in on_topic]
         sources: dict[str, str | None] = {}
-        return build_briefing(
+        extractive = build_briefing(
             topic,
             live.manifest.version,
             sentences,
             lambda sentence, number: self._quote([sentence], number, 0.0, sources),
+        )
+        if self._llm is None or extractive.bottom_line is None:
+            return extractive
+        # The model sees the passages the extractive briefing drew on, and may do better.
+        chunk_ids = dict.fromkeys(c.chunk_id for c in extractive.citations)
+        passages = [p for p in live.searcher.passages if p.chunk_id in chunk_ids][:BRIEF_PASSAGES]
+        try:
+            text = self._llm.brief(topic or "all the documents", passages)
+        except LlmFailure as failure:
+            return replace(extractive, fallback=failure.reason)
+        if leaks(text, self._llm.prompts.system, self._settings.secrets()):
+            return replace(extractive, fallback="leak")
+        return self._llm_briefing(text, passages, live, extractive) or replace(
+            extractive, fallback="no_valid_citation"
+        )
+
+    def _llm_briefing(
+        self, text: str, passages: list[Passage], live: LiveIndex, extractive: Briefing
+    ) -> Briefing | None:
+        """The model's briefing, each item kept only if it cites a given passage and its
+        numbers are there; None without a valid bottom line."""
+        sources: dict[str, str | None] = {}
+        numbered = 0
+
+        def points(items: list[str]) -> tuple[BriefingPoint, ...]:
+            nonlocal numbered
+            kept = []
+            for item in items:
+                grounding = ground(item, passages)
+                if not grounding.usable:
+                    continue
+                first = grounding.sentences[0].passages[0]
+                texts = [s.text for s in grounding.sentences]
+                quote = best_quote(texts, live.sentences[passages[first].chunk_id])
+                citation = self._quote([quote], numbered + 1, 0.0, sources)
+                if citation is not None:
+                    numbered += 1
+                    kept.append(BriefingPoint(" ".join(texts), citation))
+            return tuple(kept)
+
+        sections = parse_sections(text)
+        bottom = points(sections["bottom"][:1])
+        if not bottom:
+            return None
+        return replace(
+            extractive,
+            bottom_line=bottom[0],
+            key_points=points(sections["key"]),
+            positions=points(sections["positions"]),
+            unclear=points(sections["unclear"]),
+            mode=MODE_LLM,
         )
 
     def _on_topic(self, live: LiveIndex, topic: str) -> list[IndexedSentence]:

@@ -307,3 +307,44 @@ def test_disagreeing_documents_keep_a_cited_quote_for_each_side(
     system = fake.requests_of("chat/completions")[0].messages[0]["content"]
     assert "disagree" in system
     assert "contradict" in system
+
+
+def test_an_llm_briefing_keeps_only_cited_lines(llm_kb: KnowledgeBase, fake: FakeOpenAI) -> None:
+    def model(body: dict[str, Any]) -> str:
+        assert "<<<TOPIC\nall the documents\nTOPIC>>>" in user_text(body)
+        troops, logan = passage_number(body, "2,500"), passage_number(body, "Justin Logan")
+        return (
+            f"**BOTTOM LINE:** Iraq wants the 2,500 U.S. troops to leave [{troops}].\n"
+            "KEY POINTS:\n"
+            f"- The prime minister is ready for the 2,500 troops to go home [{troops}].\n"
+            "- The troops will leave by March.\n"  # no citation: dropped
+            "POSITIONS:\n"
+            f"- Justin Logan says U.S. forces are there to counter Iran [{logan}].\n"
+            "UNCLEAR:\n"
+            f"- 3,000 troops may stay [{troops}].\n"  # a number its source lacks: dropped
+        )
+
+    fake.responder = model
+    briefing = llm_kb.brief()
+    assert briefing.mode == "llm"
+    assert briefing.bottom_line is not None
+    assert briefing.bottom_line.text == "Iraq wants the 2,500 U.S. troops to leave."
+    assert "2,500" in briefing.bottom_line.citation.quote
+    assert [p.text for p in briefing.key_points] == [
+        "The prime minister is ready for the 2,500 troops to go home."
+    ]
+    assert "Cato Institute" in briefing.positions[0].citation.quote
+    assert briefing.unclear == ()
+    source = SEED.read_text(encoding="utf-8")
+    for citation in briefing.citations:
+        assert source[citation.start : citation.end] == citation.quote
+
+
+def test_a_failing_model_leaves_the_extractive_briefing(
+    llm_kb: KnowledgeBase, fake: FakeOpenAI
+) -> None:
+    fake.script(Reply.server_error())
+    briefing = llm_kb.brief()
+    assert briefing.mode == "extractive"
+    assert briefing.fallback == "server_error"
+    assert briefing.bottom_line is not None
