@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from config import Settings, SettingsError, load_settings
 from config.logs import configure_logging, redact
 from retrieval.answer import Answer
 from retrieval.answer_log import AnswerLog
+from retrieval.documents import sources_signature
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.ingest import IngestReport
@@ -68,7 +70,36 @@ def render_answer(answer: Answer) -> str:
 
 def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     _print_report(kb.ingest(), out)
+    if getattr(args, "watch", False):
+        _watch(kb, args.settings.sources_dir, args.interval, out)
     return EXIT_OK
+
+
+def _watch(kb: KnowledgeBase, sources_dir: Path, interval: float, out: TextIO) -> None:
+    """Reload whenever the sources dir changes, once it has been quiet for one interval (a
+    file being copied in is not indexed half-written). Ctrl-C stops."""
+    print(f"Watching {sources_dir} (Ctrl-C stops).", file=out, flush=True)
+    seen = sources_signature(sources_dir)
+    try:
+        while True:
+            time.sleep(interval)
+            current = sources_signature(sources_dir)
+            if current == seen:
+                continue
+            while True:  # debounce
+                time.sleep(interval)
+                settled = sources_signature(sources_dir)
+                if settled == current:
+                    break
+                current = settled
+            seen = current
+            try:
+                _print_report(kb.ingest(), out)
+            except BriefbotError as error:
+                print(f"briefbot: {error}", file=out, flush=True)
+            out.flush()
+    except KeyboardInterrupt:
+        return
 
 
 def cmd_brief(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
@@ -264,7 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     feedback.add_argument("--json", action="store_true", help="one vote per line, with its answer")
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
-    command("reload", cmd_ingest, "the same as ingest: what the bot's /reload runs")
+    reload = command("reload", cmd_ingest, "the same as ingest: what the bot's /reload runs")
+    reload.add_argument(
+        "--watch", action="store_true", help="keep running; reload when the sources dir changes"
+    )
+    reload.add_argument(
+        "--interval", type=float, default=2.0, metavar="SECONDS", help="how often to look"
+    )
     command("rollback", cmd_rollback, "serve the previous index version again")
     briefing = command("brief", cmd_brief, "a structured, cited briefing of the documents")
     briefing.add_argument("--topic", help="only what the documents say about this")

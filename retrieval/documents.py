@@ -325,3 +325,15 @@ def discover_sources(sources_dir: Path) -> list[Path]:
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(sources_dir).parts)
     )
+
+
+def sources_signature(sources_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """What a watcher compares to notice a change: each source's path, size and mtime."""
+    signature = []
+    for path in discover_sources(sources_dir):
+        try:
+            stat = path.stat()
+        except OSError:  # removed between listing and stat: the next look sees it gone
+            continue
+        signature.append((path.as_posix(), stat.st_size, stat.st_mtime_ns))
+    return tuple(signature)

@@ -119,3 +119,19 @@ async def test_a_malformed_subscription_gets_the_usage(bot: RunningBot, argument
     reply = await text_of_next_reply(bot.api)
     assert "/subscribe daily 08:00" in reply or "not a time of day" in reply
     assert bot.services.subscriptions.all() == []
+
+
+async def test_whatsnew_after_an_upload_lists_the_new_document(
+    bot_settings: Callable[..., Settings], api: FakeBotApi
+) -> None:
+    settings = bot_settings(admin_ids=(ADMIN,))
+    services = Services.create(settings, KnowledgeBase.open(settings))
+    async with serving(build_application(settings, services), api):
+        api.private_message("/brief", user_id=ADMIN)
+        await text_of_next_reply(api)
+        api.add_file("bridge-file", BRIDGE.encode())
+        api.document_message("bridge-file", "bridge.txt", "text/plain", len(BRIDGE), user_id=ADMIN)
+        await api.wait_for("sendMessage", lambda p: "Bridge report" in p["text"], timeout=30)
+        api.private_message("/whatsnew", user_id=ADMIN)
+        header = await api.wait_for("sendMessage", lambda p: "New or updated" in p["text"])
+        assert "Bridge report" in header.params["text"]

@@ -260,3 +260,36 @@ def test_brief_json_lists_points_with_citations(
     status, out, _ = run_cli(capsys, "brief", "--topic", "Justin Logan")
     assert status == 0
     assert "Justin Logan of the Cato Institute" in out
+
+
+def test_reload_watch_reindexes_when_a_source_changes(env: dict[str, str], sources: Path) -> None:
+    command = [
+        str(Path(sys.executable).parent / "briefbot"),
+        "reload",
+        "--watch",
+        "--interval",
+        "0.2",
+    ]
+    with subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = iter(process.stdout.readline, "")
+            assert "Indexed v1" in next(lines)
+            next(lines)  # documents
+            next(lines)  # chunks
+            assert "Watching" in next(lines)
+            (sources / "bridge.txt").write_text(
+                "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n",
+                encoding="utf-8",
+            )
+            assert "Indexed v2: 2 documents" in next(lines)
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+    assert process.returncode == 0
