@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import time
 from html import escape
 from pathlib import Path
@@ -90,7 +91,7 @@ async def _reload(
     _audit(services, user, action, "ok", version=report.version, changed=report.changed, **detail)
     await message.reply_text(render_report(report), parse_mode=ParseMode.HTML)
     if report.changed:
-        await after_reload(context.bot, services)
+        context.application.create_task(after_reload(context.bot, services))
     return report
 
 
@@ -201,19 +202,31 @@ async def remove_button(update: Update, context: BriefContext) -> None:
         return
     document = manifest.documents[int(index)]
     path = services.settings.sources_dir / document.doc_id
-    # Nothing is lost: the file moves to the data dir's trash, and back if the reload fails.
-    trash = services.settings.data_dir / "removed" / f"{int(time.time())}-{path.name}"
-    trash.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.replace(trash)
-    await query.edit_message_text(
-        f"Removing {escape(document.title, quote=False)}\u2026", parse_mode=ParseMode.HTML
-    )
-    report = await _reload(
-        query.message, query.from_user, context, "remove", document=document.doc_id
-    )
-    if report is None and trash.exists():
-        trash.replace(path)
+    if services.documents_lock.locked():
+        await query.edit_message_text("Another document change is running; try again shortly.")
+        return
+    async with services.documents_lock:
+        await query.edit_message_text(
+            f"Removing {escape(document.title, quote=False)}\u2026", parse_mode=ParseMode.HTML
+        )
+        # Nothing is lost: the file moves to the trash, and back unless the reload succeeds.
+        trash = _trash_path(services, path.name)
+        if path.exists():
+            path.replace(trash)
+        report = None
+        try:
+            report = await _reload(
+                query.message, query.from_user, context, "remove", document=document.doc_id
+            )
+        finally:
+            if report is None and trash.exists():
+                trash.replace(path)
+
+
+def _trash_path(services: Services, name: str) -> Path:
+    trash = services.settings.data_dir / "removed"
+    trash.mkdir(parents=True, exist_ok=True)
+    return trash / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{name}"
 
 
 def safe_file_name(file_name: str, suffix: str) -> str:
@@ -261,16 +274,28 @@ async def upload(update: Update, context: BriefContext) -> None:
             "caption \u201creplace\u201d to replace it."
         )
         return
-    previous = target.read_bytes() if target.exists() else None
-    _write_atomically(target, data if as_text else extracted.markdown.encode("utf-8"))
-    report = await _reload(message, update.effective_user, context, "upload", document=target.name)
-    if report is None:  # nothing changed in the index: leave the sources dir as it was
-        if previous is None:
-            target.unlink(missing_ok=True)
-        else:
-            _write_atomically(target, previous)
+    if services.documents_lock.locked():
+        await message.reply_text("Another document change is running; try again shortly.")
         return
-    await message.reply_text(await _summary(services, target.name), parse_mode=ParseMode.HTML)
+    async with services.documents_lock:
+        # A replaced file goes to the trash first: nothing is lost, whatever happens next.
+        backup = _trash_path(services, target.name) if target.exists() else None
+        if backup is not None:
+            shutil.copy2(target, backup)
+        _write_atomically(target, data if as_text else extracted.markdown.encode("utf-8"))
+        report = None
+        try:
+            report = await _reload(
+                message, update.effective_user, context, "upload", document=target.name
+            )
+        finally:
+            if report is None:  # the index did not change: leave the sources dir as it was
+                if backup is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    shutil.copy2(backup, target)
+    if report is not None:
+        await message.reply_text(await _summary(services, target.name), parse_mode=ParseMode.HTML)
 
 
 async def _summary(services: Services, doc_id: str) -> str:

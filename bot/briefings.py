@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import time as clock
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import Forbidden
 from telegram.ext import Application
 
 from bot.context import BriefContext, Services
-from bot.render import render_briefing
+from bot.render import pack, render_briefing
 from bot.subscriptions import WEEKDAYS, Subscription
 from retrieval.errors import QuestionError
 
@@ -27,11 +30,11 @@ SUBSCRIBE_HELP = (
     "/subscribe changes (a short post after every reload). Add \u201cquiet\u201d to stay silent "
     "when nothing is new. Times are in the chat's time zone (/timezone Europe/Berlin)."
 )
+MAX_TOPIC_CHARS = 200
 _SUBSCRIBE = re.compile(
     r"^(?P<kind>daily|weekly|changes)"
     r"(?:\s+(?P<day>" + "|".join(WEEKDAYS) + r"))?"
     r"(?:\s+(?P<time>\d{1,2}:\d{2}))?"
-    r"(?P<quiet>\s+quiet)?"
     r"(?:\s+(?P<topic>.+))?$",
     re.IGNORECASE,
 )
@@ -59,68 +62,90 @@ async def deliver_briefing(
     documents = await asyncio.to_thread(_snapshot, services)  # what this briefing covers
     briefing = await asyncio.to_thread(services.knowledge.brief, topic)
     await _send_parts(bot, chat_id, thread_id, render_briefing(briefing))
-    services.subscriptions.record_briefing(chat_id, documents)
+    services.subscriptions.record_briefing(chat_id, thread_id, topic, documents)
 
 
 async def deliver_whatsnew(
     bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None, quiet: bool
 ) -> None:
-    """What changed since this chat's last briefing: new or updated documents' key points."""
+    """What changed since the last briefing on this topic here: new or updated documents and
+    their key points. Never briefed here: a full briefing."""
     current = await asyncio.to_thread(_snapshot, services)
-    last = services.subscriptions.briefed(chat_id)
-    if last is None:  # never briefed here: everything is new
+    last = services.subscriptions.briefed(chat_id, thread_id, topic)
+    if last is None:
         await deliver_briefing(bot, services, chat_id, thread_id, topic)
         return
     seen, when = last
     changed = [doc_id for doc_id, content in current.items() if seen.get(doc_id) != content]
-    if not changed:
+    briefing = (
+        await asyncio.to_thread(services.knowledge.brief, topic, changed) if changed else None
+    )
+    if briefing is None or briefing.bottom_line is None:
         if not quiet:
-            await _send_parts(
-                bot,
-                chat_id,
-                thread_id,
-                [f"Nothing new in the documents since the last briefing ({when[:16]} UTC)."],
-            )
-        return
-    briefing = await asyncio.to_thread(services.knowledge.brief, topic, changed)
-    if briefing.bottom_line is None and quiet:
+            note = f"Nothing new in the documents since the last briefing ({when[:16]} UTC)."
+            await _send_parts(bot, chat_id, thread_id, [note])
         return
     manifest = await asyncio.to_thread(services.knowledge.manifest)
     titles = [d.title for d in manifest.documents if d.doc_id in changed]
-    header = "<b>New or updated since the last briefing:</b>\n" + "\n".join(
-        f"\u2022 {title}" for title in titles
+    header = pack(
+        ["<b>New or updated since the last briefing:</b>"]
+        + [f"\u2022 {escape(title, quote=False)}" for title in titles],
+        separator="\n",
     )
-    parts = render_briefing(briefing)
-    await _send_parts(bot, chat_id, thread_id, [header, *parts])
-    services.subscriptions.record_briefing(chat_id, current)
+    await _send_parts(bot, chat_id, thread_id, [*header, *render_briefing(briefing)])
+    services.subscriptions.record_briefing(chat_id, thread_id, topic, current)
+
+
+async def _guarded(
+    message: Message,
+    context: BriefContext,
+    subject: str | None,
+    deliver: Callable[[], Awaitable[None]],
+) -> None:
+    """Run one delivery unless the same one is running or was just delivered here."""
+    guard = context.services.briefing_guard
+    key = guard.key(message.chat_id, _thread(message), subject)
+    if not guard.begin(key):
+        return
+    delivered = False
+    try:
+        await message.reply_chat_action(ChatAction.TYPING)
+        await deliver()
+        delivered = True
+    except QuestionError as error:
+        await message.reply_text(str(error))
+    finally:
+        guard.end(key, delivered)
 
 
 async def brief(update: Update, context: BriefContext) -> None:
-    """/brief [topic]: a structured, cited briefing. A burst of the same request in one chat
-    gets one answer."""
+    """/brief [topic]: a structured, cited briefing. A burst of the same request gets one."""
     message = update.effective_message
     if message is None:
         return
     topic = " ".join(context.args or []) or None
-    if not context.services.briefing_guard.allow(message.chat_id, topic):
-        return
-    await message.reply_chat_action(ChatAction.TYPING)
-    try:
-        await deliver_briefing(
-            context.bot, context.services, message.chat_id, _thread(message), topic
-        )
-    except QuestionError as error:
-        await message.reply_text(str(error))
+    thread = _thread(message)
+    await _guarded(
+        message,
+        context,
+        topic,
+        lambda: deliver_briefing(context.bot, context.services, message.chat_id, thread, topic),
+    )
 
 
 async def whatsnew(update: Update, context: BriefContext) -> None:
-    """/whatsnew: what changed in the documents since this chat's last briefing."""
+    """/whatsnew: what changed in the documents since the last briefing here."""
     message = update.effective_message
-    if message is None or not context.services.briefing_guard.allow(message.chat_id, "\x00new"):
+    if message is None:
         return
-    await message.reply_chat_action(ChatAction.TYPING)
-    await deliver_whatsnew(
-        context.bot, context.services, message.chat_id, _thread(message), None, False
+    thread = _thread(message)
+    await _guarded(
+        message,
+        context,
+        "\x00whatsnew",
+        lambda: deliver_whatsnew(
+            context.bot, context.services, message.chat_id, thread, None, False
+        ),
     )
 
 
@@ -131,6 +156,9 @@ async def _may_manage(update: Update, context: BriefContext) -> bool:
         return False
     if chat.type == ChatType.PRIVATE or user.id in context.services.settings.admin_ids:
         return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id  # an anonymous admin writes as the group
     administrators = await context.bot.get_chat_administrators(chat.id)
     return any(member.user.id == user.id for member in administrators)
 
@@ -143,7 +171,9 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     if not await _may_manage(update, context):
         await message.reply_text("Only this group's admins can subscribe it to briefings.")
         return
-    match = _SUBSCRIBE.match(" ".join(context.args or []).strip())
+    words = context.args or []
+    quiet = any(word.lower() == "quiet" for word in words)
+    match = _SUBSCRIBE.match(" ".join(w for w in words if w.lower() != "quiet").strip())
     kind = match.group("kind").lower() if match else ""
     time_text = match.group("time") if match else None
     if (
@@ -158,14 +188,18 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         await message.reply_text("That is not a time of day; use HH:MM, e.g. 08:00.")
         return
     day = match.group("day")
+    topic = (match.group("topic") or "").strip() or None
+    if topic is not None and len(topic) > MAX_TOPIC_CHARS:
+        await message.reply_text(f"Please keep the topic under {MAX_TOPIC_CHARS} characters.")
+        return
     subscription = context.services.subscriptions.add(
         message.chat_id,
         _thread(message),
         kind,  # type: ignore[arg-type]
         f"{hours:02}:{minutes:02}" if kind != "changes" else "",
         WEEKDAYS.index(day.lower()) if day else None,
-        (match.group("topic") or "").strip() or None,
-        bool(match.group("quiet")),
+        topic,
+        quiet,
         update.effective_user.id,
     )
     schedule(context.application, context.services, subscription)
@@ -181,8 +215,14 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
     if not await _may_manage(update, context):
         await message.reply_text("Only this group's admins can change its subscriptions.")
         return
-    argument = " ".join(context.args or []).lstrip("#")
-    wanted = int(argument) if argument.isdigit() else None
+    argument = " ".join(context.args or []).strip().lower()
+    number = re.fullmatch(r"#?([0-9]+)", argument, re.ASCII)
+    if argument not in ("", "all") and number is None:
+        await message.reply_text(
+            "Use /unsubscribe <number> (see /subscriptions) or /unsubscribe all."
+        )
+        return
+    wanted = int(number.group(1)) if number else None
     removed = context.services.subscriptions.remove(message.chat_id, wanted)
     queue = context.application.job_queue
     for subscription_id in removed:
@@ -246,7 +286,10 @@ def schedule(
         job.schedule_removal()
     hours, minutes = (int(part) for part in subscription.time.split(":"))
     zone = ZoneInfo(services.subscriptions.timezone(subscription.chat_id))
-    days = (subscription.weekday,) if subscription.weekday is not None else tuple(range(7))
+    # PTB numbers days from Sunday (0) to Saturday (6); ours run from Monday (0).
+    days = (
+        ((subscription.weekday + 1) % 7,) if subscription.weekday is not None else tuple(range(7))
+    )
     queue.run_daily(
         _scheduled_briefing,
         time=clock(hours, minutes, tzinfo=zone),
@@ -269,30 +312,38 @@ async def _scheduled_briefing(context: BriefContext) -> None:
     if job is None or not isinstance(job.data, Subscription):
         return
     subscription = job.data
-    await deliver_whatsnew(
-        context.bot,
-        context.services,
-        subscription.chat_id,
-        subscription.thread_id,
-        subscription.topic,
-        subscription.quiet,
-    )
+    try:
+        await deliver_whatsnew(
+            context.bot,
+            context.services,
+            subscription.chat_id,
+            subscription.thread_id,
+            subscription.topic,
+            subscription.quiet,
+        )
+    except Forbidden:  # the bot was removed or blocked: stop briefing that chat
+        log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
+        context.services.subscriptions.remove_chat(subscription.chat_id)
+        job.schedule_removal()
 
 
 async def after_reload(bot: Bot, services: Services) -> None:
-    """Post what changed to every chat subscribed to changes."""
+    """Post what changed to every chat subscribed to changes (run it as a background task:
+    one slow or unreachable chat must not hold up the admin who reloaded)."""
     for subscription in services.subscriptions.all():
-        if subscription.kind == "changes":
-            try:
-                await deliver_whatsnew(
-                    bot,
-                    services,
-                    subscription.chat_id,
-                    subscription.thread_id,
-                    subscription.topic,
-                    True,
-                )
-            except Exception:  # noqa: BLE001 (one unreachable chat must not stop the others)
-                log.warning(
-                    "could not post changes to chat %s", subscription.chat_id, exc_info=True
-                )
+        if subscription.kind != "changes":
+            continue
+        try:
+            await deliver_whatsnew(
+                bot,
+                services,
+                subscription.chat_id,
+                subscription.thread_id,
+                subscription.topic,
+                True,
+            )
+        except Forbidden:  # the bot was removed or blocked: stop writing to that chat
+            log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
+            services.subscriptions.remove_chat(subscription.chat_id)
+        except Exception:  # noqa: BLE001 (one failing chat must not stop the others)
+            log.warning("could not post changes to chat %s", subscription.chat_id, exc_info=True)

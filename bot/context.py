@@ -6,6 +6,7 @@ untyped `bot_data["..."]` lookup.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,21 +22,31 @@ from retrieval.service import KnowledgeBase
 
 
 class BriefingGuard:
-    """Lets one briefing per chat and topic through in a window: a burst of /brief commands
-    (several people tapping it at once) gets one answer."""
+    """One briefing per chat, topic thread and subject at a time, and none again within a
+    window after it was delivered: a burst of /brief commands (several people tapping it at
+    once) gets one answer. A failed briefing can be asked again at once."""
 
     def __init__(self, window: float = 60.0) -> None:
         self._window = window
-        self._last: dict[tuple[int, str], float] = {}
+        self._running: set[tuple[int, int, str]] = set()
+        self._delivered: dict[tuple[int, int, str], float] = {}
 
-    def allow(self, chat_id: int, topic: str | None) -> bool:
+    @staticmethod
+    def key(chat_id: int, thread_id: int, subject: str | None) -> tuple[int, int, str]:
+        return (chat_id, thread_id, (subject or "").strip().lower())
+
+    def begin(self, key: tuple[int, int, str]) -> bool:
         now = time.monotonic()
-        key = (chat_id, (topic or "").strip().lower())
-        if now - self._last.get(key, -self._window) < self._window:
+        self._delivered = {k: t for k, t in self._delivered.items() if now - t < self._window}
+        if key in self._running or key in self._delivered:
             return False
-        self._last = {k: t for k, t in self._last.items() if now - t < self._window}
-        self._last[key] = now
+        self._running.add(key)
         return True
+
+    def end(self, key: tuple[int, int, str], delivered: bool) -> None:
+        self._running.discard(key)
+        if delivered:
+            self._delivered[key] = time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,9 @@ class Services:
     audit: AuditLog
     briefing_guard: BriefingGuard
     subscriptions: SubscriptionStore
+    # Held while an admin changes files in the sources dir and reloads, so two changes never
+    # interleave (a reload would otherwise index another admin's half-done change).
+    documents_lock: asyncio.Lock
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
@@ -59,6 +73,7 @@ class Services:
             AuditLog(settings.data_dir / "audit.jsonl"),
             BriefingGuard(),
             SubscriptionStore(settings.data_dir / "subscriptions.sqlite"),
+            asyncio.Lock(),
         )
 
     def close(self) -> None:

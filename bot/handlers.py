@@ -7,7 +7,6 @@ handler, which logs it with the update's ids (never another user's text) and apo
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 
 from telegram import Message, MessageEntity, Update
@@ -227,11 +226,16 @@ async def _answer(
                 await live.preview(item)
     except IndexUnavailableError:
         log.exception("no index to answer from")
+        await live.discard()
         await message.reply_text(NO_INDEX)
         return
     except BriefbotError as error:
-        await message.reply_text(html.escape(str(error)))
+        await live.discard()
+        await message.reply_text(str(error))
         return
+    except Exception:
+        await live.discard()  # never leave an unchecked preview standing
+        raise
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
     services.conversations.add(key, Turn(cleaned, answer.text))

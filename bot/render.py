@@ -45,11 +45,23 @@ def split_text(text: str, limit: int) -> list[str]:
     return [escape(piece.strip(), quote=False) for piece in pieces if piece.strip()]
 
 
+def _fitting(block: str, limit: int) -> list[str]:
+    """A block over the limit as its lines (each line of our blocks closes its own tags); a
+    single line over the limit, which only plain escaped text can be, cut short."""
+    if utf16_length(block) <= limit:
+        return [block]
+    return [
+        line if utf16_length(line) <= limit else line[: limit // 2].rsplit("&", 1)[0] + "\u2026"
+        for line in block.split("\n")
+    ]
+
+
 def pack(blocks: list[str], limit: int = MESSAGE_LIMIT, separator: str = "\n\n") -> list[str]:
-    """Whole HTML blocks, each under the limit, packed greedily into messages."""
+    """HTML blocks packed greedily into messages under the limit; a block never splits
+    inside a line."""
     messages: list[str] = []
     current = ""
-    for block in blocks:
+    for block in (piece for whole in blocks for piece in _fitting(whole, limit)):
         candidate = f"{current}{separator}{block}" if current else block
         if current and utf16_length(candidate) > limit:
             messages.append(current)

@@ -16,8 +16,10 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ExtBot
+
+from bot.render import utf16_length
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +42,17 @@ class LiveReply:
         self._placeholder: Message | None = None
         self._next_preview = 0.0
         self._last_preview = ""
+        self._stopped = False  # a preview failed: the final answer still comes
 
     async def preview(self, text: str) -> None:
         """Show the answer so far, unless the last preview was too recent."""
         loop = asyncio.get_running_loop()
-        if loop.time() < self._next_preview or not text.strip():
+        if self._stopped or loop.time() < self._next_preview or not text.strip():
             return
-        shown = text if len(text) <= PREVIEW_LIMIT else "\u2026" + text[-PREVIEW_LIMIT:]
-        html_text = escape(shown.strip(), quote=False) + " \u2026"
+        shown = text.strip()
+        while utf16_length(escape(shown, quote=False)) > PREVIEW_LIMIT:
+            shown = shown[len(shown) // 4 :]  # keep the end, which is what is being written
+        html_text = escape(shown, quote=False) + " \u2026"
         if html_text == self._last_preview:
             return
         try:
@@ -56,10 +61,16 @@ class LiveReply:
             self._next_preview = loop.time() + _seconds(error.retry_after)
             return
         except BadRequest as error:
-            if not self._use_drafts:
-                raise
-            log.info("drafts unavailable (%s); previewing by edits", error)
-            self._use_drafts = False
+            if self._use_drafts:
+                log.info("drafts unavailable (%s); previewing by edits", error)
+                self._use_drafts = False
+            else:
+                log.info("stopped previewing (%s)", error)
+                self._stopped = True
+            return
+        except TelegramError as error:
+            log.info("stopped previewing (%s)", error)
+            self._stopped = True
             return
         self._last_preview = html_text
         self._next_preview = loop.time() + (DRAFT_INTERVAL if self._use_drafts else EDIT_INTERVAL)
@@ -97,13 +108,18 @@ class LiveReply:
         pending = list(parts)
         if self._placeholder is not None:
             first = pending.pop(0)
-            await self._bot.edit_message_text(
-                first,
-                self._question.chat_id,
-                self._placeholder.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard if not pending else None,
-            )
+            try:
+                await self._bot.edit_message_text(
+                    first,
+                    self._question.chat_id,
+                    self._placeholder.message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard if not pending else None,
+                )
+            except BadRequest as error:  # e.g. the preview was deleted: send the answer anew
+                log.info("could not replace the preview (%s); sending the answer", error)
+                await self.discard()
+                pending.insert(0, first)
         for index, part in enumerate(pending):
             await self._question.reply_text(
                 part,
@@ -111,6 +127,15 @@ class LiveReply:
                 do_quote=(index == 0 and self._placeholder is None) or not self._private,
                 reply_markup=keyboard if index == len(pending) - 1 else None,
             )
+
+    async def discard(self) -> None:
+        """Take back an unchecked preview (best effort) when no checked answer replaces it."""
+        placeholder, self._placeholder = self._placeholder, None
+        if placeholder is not None:
+            try:
+                await self._bot.delete_message(self._question.chat_id, placeholder.message_id)
+            except TelegramError:
+                log.info("could not delete a preview in chat %s", self._question.chat_id)
 
 
 def _seconds(retry_after: int | timedelta) -> float:

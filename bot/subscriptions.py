@@ -33,7 +33,10 @@ class Subscription:
             "weekly": f"weekly on {WEEKDAYS[self.weekday or 0].title()} at {self.time}",
             "changes": "after every reload",
         }[self.kind]
-        about = f" on \u201c{self.topic}\u201d" if self.topic else ""
+        topic = (
+            self.topic if not self.topic or len(self.topic) <= 60 else self.topic[:59] + "\u2026"
+        )
+        about = f" on \u201c{topic}\u201d" if topic else ""
         return f"#{self.id}: {when}{about}{' (quiet when nothing is new)' if self.quiet else ''}"
 
 
@@ -47,9 +50,11 @@ class SubscriptionStore:
                 " id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
                 " kind TEXT NOT NULL, time TEXT NOT NULL, weekday INTEGER, topic TEXT,"
                 " quiet INTEGER NOT NULL, created_by INTEGER NOT NULL, created_at TEXT NOT NULL);"
-                "CREATE TABLE IF NOT EXISTS chats ("
-                " chat_id INTEGER PRIMARY KEY, timezone TEXT, briefed_documents TEXT,"
-                " briefed_at TEXT);"
+                "CREATE TABLE IF NOT EXISTS chats (chat_id INTEGER PRIMARY KEY, timezone TEXT);"
+                "CREATE TABLE IF NOT EXISTS briefed ("
+                " chat_id INTEGER NOT NULL, thread_id INTEGER NOT NULL, topic TEXT NOT NULL,"
+                " documents TEXT NOT NULL, briefed_at TEXT NOT NULL,"
+                " PRIMARY KEY (chat_id, thread_id, topic));"
             )
 
     def add(
@@ -109,29 +114,41 @@ class SubscriptionStore:
                 (chat_id, name),
             )
 
-    def briefed(self, chat_id: int) -> tuple[dict[str, str], str] | None:
-        """The documents (id: content hash) of the chat's last briefing, and when it was."""
+    def briefed(
+        self, chat_id: int, thread_id: int, topic: str | None
+    ) -> tuple[dict[str, str], str] | None:
+        """The documents (id: content hash) of the last briefing on this topic in this chat
+        and topic thread, and when it was."""
         with self._lock:
             row = self._connection.execute(
-                "SELECT briefed_documents, briefed_at FROM chats WHERE chat_id = ?", (chat_id,)
+                "SELECT documents, briefed_at FROM briefed"
+                " WHERE chat_id = ? AND thread_id = ? AND topic = ?",
+                (chat_id, thread_id, _topic_key(topic)),
             ).fetchone()
-        if not row or row[0] is None:
-            return None
-        return json.loads(row[0]), row[1]
+        return (json.loads(row[0]), row[1]) if row else None
 
-    def record_briefing(self, chat_id: int, documents: dict[str, str]) -> None:
+    def record_briefing(
+        self, chat_id: int, thread_id: int, topic: str | None, documents: dict[str, str]
+    ) -> None:
         with self._lock, self._connection:
             self._connection.execute(
-                "INSERT INTO chats (chat_id, briefed_documents, briefed_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (chat_id) DO UPDATE SET"
-                " briefed_documents = excluded.briefed_documents,"
-                " briefed_at = excluded.briefed_at",
-                (chat_id, json.dumps(documents), _now()),
+                "INSERT OR REPLACE INTO briefed VALUES (?, ?, ?, ?, ?)",
+                (chat_id, thread_id, _topic_key(topic), json.dumps(documents), _now()),
             )
+
+    def remove_chat(self, chat_id: int) -> None:
+        """Forget a chat the bot can no longer write to."""
+        with self._lock, self._connection:
+            for table in ("subscriptions", "briefed", "chats"):
+                self._connection.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))  # noqa: S608
 
     def close(self) -> None:
         with self._lock:
             self._connection.close()
+
+
+def _topic_key(topic: str | None) -> str:
+    return (topic or "").strip().lower()
 
 
 def _now() -> str:

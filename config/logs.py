@@ -11,14 +11,15 @@ import logging
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 REDACTED = "[REDACTED]"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret replaced, longest first."""
+    """The text with every secret replaced, longest first, as written or URL-encoded."""
     for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
+        text = text.replace(value, REDACTED).replace(quote(value, safe=""), REDACTED)
     return text
 
 
@@ -34,7 +35,11 @@ class _RedactingRecordFactory:
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self._wrapped(*args, **kwargs)
-        record.msg, record.args = self._scrub(record.getMessage()), ()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # mismatched arguments: log what there is, not crash
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self._scrub(message), ()
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

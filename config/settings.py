@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     )
     webhook_secret: SecretStr | None = Field(
         default=None,
-        description="Secret Telegram sends with each webhook call (1-256 of A-Z a-z 0-9 _ -); "
+        description="Secret Telegram sends with each webhook call (16-256 of A-Z a-z 0-9 _ -); "
         "required with BRIEFBOT_WEBHOOK_URL.",
     )
     webhook_listen: str = Field(
@@ -184,8 +184,8 @@ class Settings(BaseSettings):
                 "BRIEFBOT_WEBHOOK_SECRET is required when BRIEFBOT_WEBHOOK_URL is set"
             )
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        if self.webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-            raise ValueError("BRIEFBOT_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ -")
+        if self.webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ValueError("BRIEFBOT_WEBHOOK_SECRET must be 16-256 of A-Z a-z 0-9 _ -")
         return self
 
     @property

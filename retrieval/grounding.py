@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 from retrieval.answer import IndexedSentence
 from retrieval.documents import Passage
-from retrieval.text import normalize, split_sentences, terms, words
+from retrieval.text import ends_with_abbreviation, normalize, split_sentences, terms, words
 
 NOT_COVERED_MARK = "NOT_COVERED"
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _MARKER_LIST = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})+)\]")  # "[1, 2]"
 _MARKERS_AFTER_END = re.compile(r"([.!?\u3002])((?:\s*\[\d{1,3}\])+)")  # "claim. [1]"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER_GLUED = re.compile(r"(\])([.!?])(?=[^\s\[])")
+_LOWER_AFTER_END = re.compile(r"[.!?]\s+(?=[a-z])")
 _LEAK_WINDOW = 8  # this many consecutive words of the instructions count as leaking them
 
 
@@ -47,10 +49,10 @@ def ground(text: str, passages: Sequence[Passage]) -> Grounding:
         lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text
     )
     text = _MARKERS_AFTER_END.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
+    text = _MARKER_GLUED.sub(r"\1\2 ", text)  # "claim [1].Next" -> "claim [1]. Next"
     kept: list[GroundedSentence] = []
     dropped = 0
-    for span in split_sentences(text):
-        sentence = span.of(text)
+    for sentence in _claims(text):
         cited = tuple(
             dict.fromkeys(
                 int(n) - 1 for n in _MARKER.findall(sentence) if 1 <= int(n) <= len(passages)
@@ -63,6 +65,22 @@ def ground(text: str, passages: Sequence[Passage]) -> Grounding:
             continue
         kept.append(GroundedSentence(bare, cited))
     return Grounding(tuple(kept), dropped)
+
+
+def _claims(text: str) -> list[str]:
+    """Sentences, also split where a lower-case sentence follows a full stop ("He resigned.
+    and there are..."), so an uncited claim cannot ride along with a cited one."""
+    claims = []
+    for span in split_sentences(text):
+        start = span.start
+        for match in _LOWER_AFTER_END.finditer(text, span.start, span.end):
+            end = match.start() + 1
+            if text[match.start()] == "." and ends_with_abbreviation(text, match.start()):
+                continue
+            claims.append(text[start:end].strip())
+            start = match.end()
+        claims.append(text[start : span.end].strip())
+    return [claim for claim in claims if claim]
 
 
 def _numbers_supported(sentence: str, cited: Sequence[Passage]) -> bool:

@@ -284,8 +284,10 @@ class KnowledgeBase:
                 grounding = ground(item, passages)
                 if not grounding.usable:
                     continue
+                # One point, one source: sentences citing another passage would otherwise
+                # appear backed by this one's quote.
                 first = grounding.sentences[0].passages[0]
-                texts = [s.text for s in grounding.sentences]
+                texts = [s.text for s in grounding.sentences if first in s.passages]
                 quote = best_quote(texts, live.sentences[passages[first].chunk_id])
                 citation = self._quote([quote], numbered + 1, 0.0, sources)
                 if citation is not None:
@@ -379,9 +381,15 @@ class KnowledgeBase:
             yield prepared.extractive
             return
         text = ""
+        secrets = self._settings.secrets()
+        previewing = True
         try:
             async for text in self._llm.stream(prepared.standalone, prepared.passages):
-                if not NOT_COVERED_MARK.startswith(text.strip()[: len(NOT_COVERED_MARK)]):
+                # Previews are unchecked, but never show instructions or keys being recited.
+                previewing = previewing and not leaks(text, self._llm.prompts.system, secrets)
+                if previewing and not NOT_COVERED_MARK.startswith(
+                    text.strip()[: len(NOT_COVERED_MARK)]
+                ):
                     yield text
         except LlmFailure as failure:
             yield self._fall_back(prepared, failure.reason)

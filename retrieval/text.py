@@ -37,7 +37,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _LIST_OR_HEADING = re.compile(r"\s*(?:[-*+\u2022]\s|\d+[.)]\s|#)")
 
 
-def _ends_with_abbreviation(text: str, dot: int) -> bool:
+def ends_with_abbreviation(text: str, dot: int) -> bool:
     """True when the period at `dot` belongs to an abbreviation such as "U.S." or "Dr."."""
     word_start = dot
     while (
@@ -142,7 +142,7 @@ def split_sentences(
             if (
                 text[match.start()] == "."
                 and match.end() - match.start() == 1
-                and _ends_with_abbreviation(text, match.start())
+                and ends_with_abbreviation(text, match.start())
             ):
                 continue
             span = strip_span(text, Span(sentence_start, boundary))

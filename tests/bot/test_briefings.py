@@ -35,11 +35,11 @@ def subscription_jobs(bot: RunningBot) -> list[Job[object]]:
 
 
 async def test_whatsnew_lists_new_documents_once(bot: RunningBot) -> None:
+    bot.services.briefing_guard._window = 0  # the burst guard is not under test here
     bot.api.group_message("/whatsnew@BriefingBot")
     first = await text_of_next_reply(bot.api)
     assert first.startswith("<b>Briefing: all documents</b>")  # never briefed here: everything
     add_document(bot)
-    bot.services.briefing_guard._last.clear()  # the burst guard is not under test here
     bot.api.group_message("/whatsnew@BriefingBot")
     header = await text_of_next_reply(bot.api)
     briefing = await text_of_next_reply(bot.api)
@@ -47,7 +47,6 @@ async def test_whatsnew_lists_new_documents_once(bot: RunningBot) -> None:
     assert "Bridge report" in header
     assert "42 million euros" in briefing
     assert "Israel" not in briefing  # only what changed
-    bot.services.briefing_guard._last.clear()
     bot.api.group_message("/whatsnew@BriefingBot")
     assert "Nothing new in the documents" in await text_of_next_reply(bot.api)
 
@@ -135,3 +134,25 @@ async def test_whatsnew_after_an_upload_lists_the_new_document(
         api.private_message("/whatsnew", user_id=ADMIN)
         header = await api.wait_for("sendMessage", lambda p: "New or updated" in p["text"])
         assert "Bridge report" in header.params["text"]
+
+
+async def test_weekly_subscriptions_run_on_their_weekday_and_unsubscribe_is_exact(
+    bot: RunningBot,
+) -> None:
+    bot.api.private_message("/subscribe weekly mon 08:00 quiet")
+    assert "weekly on Mon at 08:00 (quiet" in await text_of_next_reply(bot.api)
+    bot.api.private_message("/subscribe weekly fri 18:30 Iran")
+    await text_of_next_reply(bot.api)
+    monday, friday = sorted(subscription_jobs(bot), key=lambda job: job.name)
+    assert monday.next_t is not None
+    assert friday.next_t is not None
+    assert (monday.next_t.weekday(), monday.next_t.hour) == (0, 8)
+    assert (friday.next_t.weekday(), friday.next_t.hour, friday.next_t.minute) == (4, 18, 30)
+    bot.api.private_message("/unsubscribe daily")
+    assert "Use /unsubscribe <number>" in await text_of_next_reply(bot.api)
+    assert len(bot.services.subscriptions.all()) == 2
+    bot.api.private_message("/unsubscribe 2")
+    assert "Unsubscribed #2" in await text_of_next_reply(bot.api)
+    assert [s.id for s in bot.services.subscriptions.all()] == [1]
+    bot.api.private_message(f"/subscribe daily 08:00 {'x' * 300}")
+    assert "under 200 characters" in await text_of_next_reply(bot.api)

@@ -76,14 +76,14 @@ def test_a_webhook_needs_a_valid_secret(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("BRIEFBOT_WEBHOOK_SECRET", "has spaces!")
     with pytest.raises(SettingsError, match="BRIEFBOT_WEBHOOK_SECRET must be"):
         load_settings()
-    monkeypatch.setenv("BRIEFBOT_WEBHOOK_SECRET", "a-good_secret1")
+    monkeypatch.setenv("BRIEFBOT_WEBHOOK_SECRET", "a-good_secret-0123456789")
     assert load_settings().webhook_url == "https://bot.example.org/telegram"
 
 
 def test_a_plain_http_webhook_is_refused_except_on_loopback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("BRIEFBOT_WEBHOOK_SECRET", "a-good_secret1")
+    monkeypatch.setenv("BRIEFBOT_WEBHOOK_SECRET", "a-good_secret-0123456789")
     monkeypatch.setenv("BRIEFBOT_WEBHOOK_URL", "http://bot.example.org/telegram")
     with pytest.raises(SettingsError, match="BRIEFBOT_WEBHOOK_URL"):
         load_settings()
