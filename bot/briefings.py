@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import time as clock
 from html import escape
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot, Message, Update
@@ -20,7 +20,7 @@ from telegram.ext import Application
 
 from bot.context import BriefContext, Services
 from bot.render import pack, render_briefing
-from bot.subscriptions import WEEKDAYS, Subscription
+from bot.subscriptions import WEEKDAYS, Kind, Subscription
 from retrieval.errors import QuestionError
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     subscription = context.services.subscriptions.add(
         message.chat_id,
         _thread(message),
-        kind,  # type: ignore[arg-type]
+        cast(Kind, kind),
         f"{hours:02}:{minutes:02}" if kind != "changes" else "",
         WEEKDAYS.index(day.lower()) if day else None,
         topic,

@@ -168,15 +168,14 @@ async def test_streamed_refusal(fake: FakeOpenAI, client: openai.AsyncOpenAI) ->
 # ------------------------------------------------------------------------------ faults
 
 
-async def test_rate_limit_is_retried_quickly(fake: FakeOpenAI) -> None:
+async def test_rate_limit_is_retried(fake: FakeOpenAI) -> None:
+    """The retry-after-ms header makes the client's retries cost milliseconds (testing notes,
+    P13); how fast is for benchmarks, that they happen is checked here."""
     fake.script(Reply.rate_limited(retry_after_ms=10), Reply.rate_limited(), "after the wait")
     async with openai.AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=2) as client:
-        started = time.monotonic()
         response = await client.chat.completions.create(model="m", messages=HELLO)
-        elapsed = time.monotonic() - started
     assert response.choices[0].message.content == "after the wait"
     assert [call.status for call in fake.requests_of(CHAT)] == [429, 429, 200]
-    assert elapsed < 0.4  # the retry-after-ms header, not openai's 0.5 s back-off
 
 
 async def test_rate_limit_error(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
