@@ -24,6 +24,9 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     for name in list(os.environ):
         if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_")):
             monkeypatch.delenv(name)
+    # Opt in to PTB's timedelta retry_after, as `briefbot bot` does, or reading it warns
+    # (testing notes, P11).
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
     monkeypatch.chdir(tmp_path)
 
 

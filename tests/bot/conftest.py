@@ -18,12 +18,6 @@ from tests.fakes.serving import serving
 TOKEN = "4242:fake-token-for-tests-only"
 
 
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta retry_after, or reading it warns (testing notes, P11)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(token=TOKEN, bot_username="BriefingBot") as fake:

@@ -27,12 +27,6 @@ from tests.fakes.bot_api import FakeBotApi, HtmlParseError, parse_html
 TOKEN = "123456789:fake-token-for-tests-only"
 
 
-@pytest.fixture(autouse=True)
-def ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta retry_after, or reading it warns (P11)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(token=TOKEN, bot_username="BriefingBot") as fake:
