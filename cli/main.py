@@ -69,17 +69,27 @@ def render_answer(answer: Answer) -> str:
 
 
 def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    sources_dir = args.settings.sources_dir
+    watching = getattr(args, "watch", False)
+    # Taken before indexing: a file changed while the first ingest runs is still noticed.
+    indexed = sources_signature(sources_dir) if watching else ()
     _print_report(kb.ingest(), out)
-    if getattr(args, "watch", False):
-        _watch(kb, args.settings.sources_dir, args.interval, out)
+    if watching:
+        _watch(kb, sources_dir, indexed, args.interval, out)
     return EXIT_OK
 
 
-def _watch(kb: KnowledgeBase, sources_dir: Path, interval: float, out: TextIO) -> None:
-    """Reload whenever the sources dir changes, once it has been quiet for one interval (a
-    file being copied in is not indexed half-written). Ctrl-C stops."""
+def _watch(
+    kb: KnowledgeBase,
+    sources_dir: Path,
+    seen: tuple[tuple[str, int, int], ...],
+    interval: float,
+    out: TextIO,
+) -> None:
+    """Reload whenever the sources dir differs from `seen` (what was last indexed), once it
+    has been quiet for one interval (a file being copied in is not indexed half-written).
+    Ctrl-C stops."""
     print(f"Watching {sources_dir} (Ctrl-C stops).", file=out, flush=True)
-    seen = sources_signature(sources_dir)
     try:
         while True:
             time.sleep(interval)

@@ -3,10 +3,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -262,6 +265,26 @@ def test_brief_json_lists_points_with_citations(
     assert "Justin Logan of the Cato Institute" in out
 
 
+class LineReader:
+    """Lines from a child's stdout with a deadline each, so a silent child fails the test
+    instead of hanging it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line)
+        self._lines.put("")  # end of output
+
+    def next(self, timeout: float = 120) -> str:
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output line within {timeout} s") from None
+
+
 def test_reload_watch_reindexes_when_a_source_changes(env: dict[str, str], sources: Path) -> None:
     command = [
         str(Path(sys.executable).parent / "briefbot"),
@@ -279,16 +302,18 @@ def test_reload_watch_reindexes_when_a_source_changes(env: dict[str, str], sourc
     ) as process:
         try:
             assert process.stdout is not None
-            lines = iter(process.stdout.readline, "")
-            assert "Indexed v1" in next(lines)
-            next(lines)  # documents
-            next(lines)  # chunks
-            assert "Watching" in next(lines)
+            lines = LineReader(process.stdout)
+            assert "Indexed v1" in lines.next()
+            lines.next()  # documents
+            lines.next()  # chunks
+            assert "Watching" in lines.next()
+            # Written at once, with no pause: the watcher must compare against what it
+            # indexed, not against a later look at the directory.
             (sources / "bridge.txt").write_text(
                 "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n",
                 encoding="utf-8",
             )
-            assert "Indexed v2: 2 documents" in next(lines)
+            assert "Indexed v2: 2 documents" in lines.next()
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
