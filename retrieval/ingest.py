@@ -136,12 +136,7 @@ class Ingestor:
             )
             vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p in flat])
             old_ids = self._store.chunk_ids(previous) if previous else set()
-            try:
-                manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
-            except OSError as error:  # a full disk, say: the pointer still names the old version
-                raise IngestError(
-                    f"nothing was changed: the new index could not be written ({error})"
-                ) from error
+            manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
             return self._report(
                 manifest,
                 previous,

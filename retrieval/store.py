@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -23,11 +24,14 @@ import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
 
 from retrieval.documents import Passage
 from retrieval.embedders import Embedder, Matrix
-from retrieval.errors import IndexUnavailableError, ReloadInProgressError
+from retrieval.errors import IndexUnavailableError, IngestError, ReloadInProgressError
 from retrieval.text import Span
+
+log = logging.getLogger(__name__)
 
 _COLLECTION_PREFIX = "passages_v"
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
@@ -85,11 +89,15 @@ def open_chroma(path: Path) -> ClientAPI:
 
 def _write_atomically(path: Path, content: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -239,7 +247,9 @@ class IndexStore:
         documents: Sequence[DocumentInfo],
         chunk_chars: int,
     ) -> Manifest:
-        """Build a complete new version, then make it the live one. Call under writer_lock."""
+        """Build a complete new version, then make it the live one. Call under writer_lock.
+        A write that fails (a full disk, say) raises IngestError with the pointer unmoved:
+        the previous version goes on serving, and the next publish clears the leftovers."""
         version = self._next_version()
         manifest = Manifest(
             version=version,
@@ -249,10 +259,30 @@ class IndexStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             documents=tuple(documents),
         )
+        previous = self.current_version()
+        try:
+            self._write_collection(manifest, passages, vectors)
+            _write_atomically(self._dir / f"v{version}.json", manifest.to_json())
+            self._point_to(version, previous)
+        except (OSError, ChromaError) as error:
+            raise IngestError(
+                f"nothing was changed: the new index could not be written ({error})"
+            ) from error
+        try:
+            self._remove_unused(keep={version} | ({previous} if previous else set()))
+        except (OSError, ChromaError) as error:
+            log.warning(
+                "index v%s is live; older versions stay until the next reload (%s)", version, error
+            )
+        return manifest
+
+    def _write_collection(
+        self, manifest: Manifest, passages: Sequence[Passage], vectors: Matrix
+    ) -> None:
         collection = self._client.create_collection(
             manifest.collection,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": manifest.embedder, "version": version},
+            metadata={"embedder": manifest.embedder, "version": manifest.version},
             # Chroma types this for every kind of embeddable input; ours embeds text.
             embedding_function=cast(Any, self._embedder),
         )
@@ -265,11 +295,6 @@ class IndexStore:
                 metadatas=[_metadata(passage) for passage in part],
                 embeddings=vectors[offset : offset + batch],
             )
-        _write_atomically(self._dir / f"v{version}.json", manifest.to_json())
-        previous = self.current_version()
-        self._point_to(version, previous)
-        self._remove_unused(keep={version} | ({previous} if previous else set()))
-        return manifest
 
     def _next_version(self) -> int:
         versions = [0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +15,8 @@ from retrieval.embedders import Embedder, Matrix
 from retrieval.sqlite import connect
 
 _BATCH = 64
+
+log = logging.getLogger(__name__)
 
 
 class VectorCache:
@@ -41,10 +45,14 @@ class VectorCache:
                 (embedder.identity, key, vector.tobytes())
                 for key, vector in zip(keys, computed, strict=True)
             ]
-            with self._lock, self._connection:
-                self._connection.executemany(
-                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows
-                )
+            try:
+                with self._lock, self._connection:
+                    self._connection.executemany(
+                        "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows
+                    )
+            except sqlite3.Error as error:
+                # Only a cache: a lost write costs a re-embed next time, not this reload.
+                log.warning("vector cache not updated (%s)", error)
             vectors.update(zip(keys, computed, strict=True))
         return vectors, len(missing)
 

@@ -124,3 +124,50 @@ def test_a_reload_killed_mid_way_leaves_the_previous_index_answering(
     assert reopened.ask("How much will the Riverside bridge cost?").grounded
     names = {c.name for c in open_chroma(settings.chroma_dir).list_collections()}
     assert names == {f"passages_v{good}", f"passages_v{recovered.version}"}
+
+
+# Runs a command with a small cap on file size: every write that grows a file past it fails
+# with EFBIG, as writes fail on a full disk, and needs no root or spare filesystem.
+FULL_DISK = """
+import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def test_a_reload_on_a_full_disk_says_so_and_changes_nothing(
+    kb: KnowledgeBase, settings: Settings, sources: Path
+) -> None:
+    good = kb.manifest().version
+    (sources / "bridge.txt").write_text(
+        "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n", encoding="utf-8"
+    )
+    briefbot = Path(sys.executable).parent / "briefbot"
+    env = {
+        **os.environ,
+        "BRIEFBOT_SOURCES_DIR": str(settings.sources_dir),
+        "BRIEFBOT_DATA_DIR": str(settings.data_dir),
+    }
+    failed = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", FULL_DISK, str(briefbot), "reload"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert "nothing was changed: the new index could not be written" in output
+    assert "Traceback" not in output
+    reopened = KnowledgeBase.open(settings)
+    assert reopened.manifest().version == good
+    assert reopened.ask(QUESTION).grounded
+    assert not reopened.ask("How much will the Riverside bridge cost?").grounded
+    recovered = reopened.ingest()  # room again: the same reload now goes through
+    assert recovered.version > good
+    assert reopened.ask("How much will the Riverside bridge cost?").grounded
+    names = {c.name for c in open_chroma(settings.chroma_dir).list_collections()}
+    assert names == {f"passages_v{good}", f"passages_v{recovered.version}"}
+    reopened.close()
