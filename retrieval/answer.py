@@ -35,7 +35,10 @@ _KIND_PATTERNS = [
         AnswerKind.NUMBER,
         re.compile(
             r"\bhow (?:many|much|big|large|high|low|long|old|far|quickly|often)\b|"
-            r"^\W*(?:what|which)\b.*\b(?:number|percentage|share|amount|proportion|price|cost|"
+            # The noun must follow the wh-word closely: "what was the total number of...", not
+            # "what is the title of the book ... drawn up at Number 10".
+            r"^\W*(?:what|which)\s+(?:[\w'\u2019-]+\s+){0,5}?"
+            r"(?:number|percentage|share|amount|proportion|price|cost|"
             r"rate|figure|sum|total|level|margin|majority|value|fine|fee|salary|budget|deficit)s?\b"
         ),
     ),
@@ -227,6 +230,10 @@ def _constraint_matches(constraint: frozenset[str], available: frozenset[str]) -
     return all(term_matches(term, available) for term in constraint)
 
 
+def _partly_matches(constraint: frozenset[str], available: frozenset[str]) -> bool:
+    return any(len(term) >= 4 and term_matches(term, available) for term in constraint)
+
+
 def _constraints_hold(
     constraints: Sequence[frozenset[str]],
     window: frozenset[str],
@@ -239,7 +246,13 @@ def _constraints_hold(
     the police station" answers a question about "the four Guantanamo Britons" in an article
     about them. A sentence that brings in other names ("2,500 troops in Iraq") does not answer
     for a thing it leaves out ("troops in Syria")."""
-    missing = [c for c in constraints if not _constraint_matches(c, window)]
+    missing = [
+        c
+        for c in constraints
+        if not _constraint_matches(c, window)
+        # "Mr Howard said..." in an article that names "Michael Howard" in full
+        and not (len(c) > 1 and _partly_matches(c, window) and _constraint_matches(c, document))
+    ]
     if not missing:
         return True
     if len(missing) == len(constraints) or (new_names and strict):
