@@ -38,7 +38,7 @@ from retrieval.llm import ChatModel, LlmFailure, Turn
 from retrieval.prompting import load_prompts
 from retrieval.search import HybridSearcher, SearchHit
 from retrieval.store import IndexStore, Manifest, open_chroma
-from retrieval.text import terms
+from retrieval.text import acronym_terms, terms
 from retrieval.vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
@@ -184,8 +184,9 @@ class KnowledgeBase:
         lowercase: Counter[str] = Counter()
         document_terms: dict[str, set[str]] = {}
         for passage in searcher.passages:
+            text = f"{passage.title}\n{passage.section}\n{passage.text}"
             document_terms.setdefault(passage.doc_id, set()).update(
-                terms(f"{passage.title} {passage.section} {passage.text}")
+                terms(text) + acronym_terms(text)
             )
         frozen_terms = {doc_id: frozenset(found) for doc_id, found in document_terms.items()}
         for passage in searcher.passages:
@@ -199,7 +200,7 @@ class KnowledgeBase:
                         position,
                         span,
                         text,
-                        frozenset(terms(text)),
+                        frozenset(terms(text) + acronym_terms(text)),
                         context,
                         frozen_terms[passage.doc_id],
                         vectors[sha256(text)],

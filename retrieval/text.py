@@ -208,3 +208,16 @@ def terms(text: str) -> list[str]:
     """Stemmed content terms, for BM25 and for checking what a sentence covers."""
     kept = [word for word in words(text) if word not in STOPWORDS]
     return list(_stemmer().stemWords(kept))
+
+
+_NAME_RUN = re.compile(r"[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+)+")
+
+
+def acronym_terms(text: str) -> list[str]:
+    """The initials of each multi-word name, as terms: a question may say "IMF" where the
+    article says "International Monetary Fund"."""
+    initials = (
+        "".join(word[0] for word in match.group(0).split() if word.lower() not in STOPWORDS)
+        for match in _NAME_RUN.finditer(text)
+    )
+    return terms(" ".join(letters for letters in initials if len(letters) >= 3))

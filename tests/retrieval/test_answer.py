@@ -31,6 +31,13 @@ answer was written at Number 10. The government denies the claim.
 Ministers said 3 officials had seen the advice.
 """
 
+BANK = """Israel looks abroad for bank chief
+
+Israel has asked a former International Monetary Fund director to run its central bank.
+
+Stanley Fischer, vice chairman of banking giant Citigroup, has agreed to take the job.
+"""
+
 
 @pytest.fixture
 def news(tmp_path: Path, make_settings: Callable[..., Settings]) -> Iterator[KnowledgeBase]:
@@ -38,6 +45,7 @@ def news(tmp_path: Path, make_settings: Callable[..., Settings]) -> Iterator[Kno
     sources.mkdir()
     (sources / "asylum.txt").write_text(ASYLUM, encoding="utf-8")
     (sources / "book.txt").write_text(BOOK, encoding="utf-8")
+    (sources / "bank.txt").write_text(BANK, encoding="utf-8")
     base = KnowledgeBase.open(make_settings(sources_dir=sources))
     base.ingest()
     yield base
@@ -58,3 +66,9 @@ def test_a_name_with_number_in_it_does_not_make_a_question_ask_for_a_number(
     )
     assert answer.grounded
     assert "Lawless World" in answer.citations[0].quote
+
+
+def test_initials_match_the_name_they_abbreviate(news: KnowledgeBase) -> None:
+    answer = news.ask("Who is the Citigroup vice chairman who was an IMF director?")
+    assert answer.grounded
+    assert any("Stanley Fischer" in citation.quote for citation in answer.citations)
