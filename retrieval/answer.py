@@ -64,6 +64,10 @@ _NUMBER_WORDS = frozenset(
     fifty hundred hundreds thousand thousands million millions billion billions trillion
     dozen dozens half quarter percent per cent bn m""".split()
 )
+_DEGREE_WORDS = frozenset(
+    """limited little full complete partial total considerable significant substantial great
+    greater huge vast enormous modest minimal marginal slight strong weak tight loose""".split()
+)
 _MONTHS = frozenset(
     """january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
@@ -210,6 +214,7 @@ class _Question:
     words: frozenset[str]
     names: frozenset[str]
     asks_money: bool
+    asks_degree: bool  # "how much control": "limited control" answers it as well as a number
 
 
 def term_matches(term: str, available: frozenset[str]) -> bool:
@@ -285,6 +290,8 @@ def _has_kind(sentence: str, kind: AnswerKind, question: _Question) -> bool:
     if kind is AnswerKind.NUMBER:
         if question.asks_money and not _MONEY.search(sentence):
             return False  # "how much does it cost" is not answered by "2,500 troops"
+        if question.asks_degree and _DEGREE_WORDS & set(words(sentence)) - question.words:
+            return True
         undated = _DATE_EXPRESSION.sub(" ", sentence)  # "January 4" is no count
         return any(
             (token[0].isdigit() or token in _NUMBER_WORDS) and token not in question.words
@@ -353,6 +360,11 @@ class ExtractiveAnswerer:
             stems = frozenset(terms(" ".join(phrase)))
             if stems:
                 constraints.append(stems)
+        asks_money = (
+            kind is AnswerKind.NUMBER
+            and "how many" not in lowered  # "how many times as much" asks for a ratio
+            and bool(_ASKS_MONEY.search(lowered))
+        )
         covered = set().union(*constraints) if constraints else set()
         for term in terms(question):
             if term not in covered and (term in self._proper_nouns or term.isdigit()):
@@ -364,9 +376,8 @@ class ExtractiveAnswerer:
             tuple(constraints),
             frozenset(words(question)),
             frozenset(_names(question)),
-            kind is AnswerKind.NUMBER
-            and "how many" not in lowered  # "how many times as much" asks for a ratio
-            and bool(_ASKS_MONEY.search(lowered)),
+            asks_money,
+            kind is AnswerKind.NUMBER and not asks_money and "how much" in lowered,
         )
 
     def select(

@@ -18,6 +18,8 @@ from tests.conftest import SEED
         ("Who is Justin Logan?", "Cato Institute"),
         ("Who was killed in the U.S. strike in Baghdad?", "Abu Taqwa"),
         ("Are U.S. troops helping Iraq fight ISIS?", "Daesh"),  # another name for the group
+        # "how much" answered by a degree, not a number
+        ("How much control does Iraq's leader have over the Iran-backed factions?", "limited"),
     ],
 )
 def test_answers_cite_verbatim_quotes_that_hold_the_answer(
