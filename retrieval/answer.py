@@ -53,7 +53,9 @@ _KIND_PATTERNS = [
         AnswerKind.NAME,
         re.compile(
             r"^\W*who\b|\bwho (?:is|was|are|were|did|does|has|had|said|killed|leads?)\b|\bwhom\b|"
-            r"\bwhose\b|^\W*where\b|\b(?:what|which) (?:person|man|woman|official|leader|minister|"
+            r"\bwhose\b|^\W*where\b|\b(?:what|which) (?:is|was|are|were) (?:the |their |its )?"
+            r"(?:other )?names?\b|\b(?:by|under) what (?:other )?names?\b|"
+            r"\b(?:what|which) (?:person|man|woman|official|leader|minister|"
             r"company|companies|firm|group|organi[sz]ation|party|country|countries|city|place|"
             r"institute|militia|agency|bank|newspaper|magazine|news agency)\b"
         ),

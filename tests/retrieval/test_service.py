@@ -20,6 +20,7 @@ from tests.conftest import SEED
         ("Are U.S. troops helping Iraq fight ISIS?", "Daesh"),  # another name for the group
         # "how much" answered by a degree, not a number
         ("How much control does Iraq's leader have over the Iran-backed factions?", "limited"),
+        ("What is the name of Iraq's head of government?", "al-Sudani"),  # asks for a name
     ],
 )
 def test_answers_cite_verbatim_quotes_that_hold_the_answer(
