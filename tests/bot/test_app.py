@@ -206,7 +206,7 @@ async def test_a_long_answer_is_split_into_valid_messages(
     services = Services.create(settings, KnowledgeBase.open(settings))
     async with serving(build_application(settings, services), api):
         api.private_message("What was the final total in the long report?")
-        parts = [await api.wait_for("sendMessage", timeout=20)]
+        parts = [await api.wait_for("sendMessage", timeout=60)]
         while "reply_markup" not in parts[-1].params and len(parts) < 10:
             parts.append(await api.wait_for("sendMessage"))
     assert len(parts) >= 3
@@ -229,7 +229,7 @@ async def test_a_failed_send_is_logged_without_the_token_and_the_user_is_told(
     bot.api.fail_next("sendMessage", 429, retry_after=1)  # honoured by the rate limiter
     bot.api.private_message("Who is Justin Logan?")
     refused = await bot.api.wait_for("sendMessage", lambda p: "Cato" in p["text"])
-    answered = await bot.api.wait_for("sendMessage", lambda p: "Cato" in p["text"], timeout=10)
+    answered = await bot.api.wait_for("sendMessage", lambda p: "Cato" in p["text"], timeout=60)
     assert refused.status == 429
     assert answered.ok
     assert any(r.levelno == logging.ERROR and "update" in r.getMessage() for r in caplog.records)
@@ -293,7 +293,7 @@ async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(bot: Ru
     first = bot.api.private_message(QUESTION, user_id=501)
     second = bot.api.private_message("Who is Justin Logan?", user_id=501)
     others = [bot.api.private_message(QUESTION, user_id=600 + i) for i in range(8)]
-    replies = [await bot.api.wait_for("sendMessage", timeout=20) for _ in range(10)]
+    replies = [await bot.api.wait_for("sendMessage", timeout=60) for _ in range(10)]
     mine = [
         r.params["reply_parameters"]["message_id"] for r in replies if r.params["chat_id"] == 501
     ]

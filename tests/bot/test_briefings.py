@@ -21,7 +21,7 @@ BRIDGE = "Bridge report\n\nThe Riverside bridge will cost 42 million euros and o
 
 
 async def text_of_next_reply(api: FakeBotApi) -> str:
-    return str((await api.wait_for("sendMessage", timeout=20)).params["text"])
+    return str((await api.wait_for("sendMessage", timeout=60)).params["text"])
 
 
 def add_document(bot: RunningBot) -> None:
@@ -73,7 +73,7 @@ async def test_a_daily_subscription_fires_and_survives_a_restart(
         when = (job.next_t.hour, job.next_t.minute, str(job.next_t.tzinfo))
         assert when == (8, 0, "Europe/Berlin")
         await job.run(first)  # the job queue's clock reaching 08:00
-        fired = await api.wait_for("sendMessage", timeout=20)
+        fired = await api.wait_for("sendMessage", timeout=60)
         assert fired.params["chat_id"] == GROUP
         assert "Briefing: Justin Logan" in fired.params["text"]
 
@@ -106,7 +106,7 @@ async def test_a_changes_subscription_posts_after_each_reload(
         await text_of_next_reply(api)
         (sources / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
         api.private_message("/reload", user_id=ADMIN)
-        posted = await api.wait_for("sendMessage", lambda p: p["chat_id"] == GROUP, timeout=20)
+        posted = await api.wait_for("sendMessage", lambda p: p["chat_id"] == GROUP, timeout=60)
         assert "Bridge report" in posted.params["text"]
 
 

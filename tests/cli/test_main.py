@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -8,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
@@ -150,11 +152,13 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
     assert "The documents don't cover this." in result.stdout
 
 
-async def start_briefbot(
+@contextlib.asynccontextmanager
+async def briefbot_process(
     command: str, env: dict[str, str], token: str, api: FakeBotApi
-) -> asyncio.subprocess.Process:
-    """The installed console script, talking to the fake Bot API, logging at DEBUG."""
-    return await asyncio.create_subprocess_exec(
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The installed console script, talking to the fake Bot API, logging at DEBUG; killed
+    on the way out if a failing test left it running."""
+    process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "briefbot"),
         command,
         env={
@@ -168,6 +172,12 @@ async def start_briefbot(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 def test_bot_without_a_token_exits_2_naming_the_variable(
@@ -181,8 +191,10 @@ def test_bot_without_a_token_exits_2_naming_the_variable(
 async def test_a_rejected_token_is_reported_without_echoing_it(env: dict[str, str]) -> None:
     """PTB's InvalidToken message contains the token; the CLI must not print it."""
     wrong = "777:wrong-token-never-printed"
-    async with FakeBotApi(token="4242:the-right-token") as api:
-        process = await start_briefbot("bot", env=env, token=wrong, api=api)
+    async with (
+        FakeBotApi(token="4242:the-right-token") as api,
+        briefbot_process("bot", env=env, token=wrong, api=api) as process,
+    ):
         out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 1
     output = (out + err).decode()
@@ -195,10 +207,13 @@ async def test_make_run_with_a_token_serves_telegram_until_interrupted(
 ) -> None:
     """`briefbot run` as installed, with a token: the bot polls, answers, stops on Ctrl-C."""
     token = "4242:the-right-token"
-    async with FakeBotApi(token=token) as api:
-        process = await start_briefbot("run", env=env, token=token, api=api)
+    async with (
+        FakeBotApi(token=token) as api,
+        briefbot_process("run", env=env, token=token, api=api) as process,
+    ):
         try:
-            await api.wait_for("setMyCommands", timeout=60)  # post_init ran: index is warm
+            # post_init ran: the index is built and warm (a cold machine takes a while)
+            await api.wait_for("setMyCommands", timeout=180)
             api.private_message("How many U.S. troops are stationed in Iraq?")
             answer = await api.wait_for("sendMessage", timeout=30)
         finally:
@@ -316,5 +331,9 @@ def test_reload_watch_reindexes_when_a_source_changes(env: dict[str, str], sourc
             assert "Indexed v2: 2 documents" in lines.next()
         finally:
             process.send_signal(signal.SIGINT)
-            process.wait(timeout=60)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
     assert process.returncode == 0

@@ -837,7 +837,7 @@ class FakeBotApi:
         self,
         method: str,
         predicate: Callable[[JSON], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
     ) -> Call:
         """Return (and consume) the first not yet consumed call of ``method`` whose params
         satisfy ``predicate``, waiting up to ``timeout`` seconds for it to arrive.

@@ -521,7 +521,7 @@ class FakeOpenAI:
         self,
         path: str,
         predicate: Callable[[JSON], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
     ) -> Call:
         """Return (and consume) the first not yet consumed call of ``path`` whose JSON body
         satisfies ``predicate``, waiting up to ``timeout`` seconds for it to arrive.
@@ -553,7 +553,7 @@ class FakeOpenAI:
         self,
         path: str,
         predicate: Callable[[JSON], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> Call:
         """:meth:`wait_for` from another thread, when serving via :meth:`run_in_thread`."""
         if self._loop is None:

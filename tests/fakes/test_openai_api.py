@@ -220,7 +220,7 @@ async def test_stall_times_out_and_shutdown_is_fast() -> None:
             with pytest.raises(openai.APITimeoutError):
                 await client.chat.completions.create(model="m", messages=HELLO, timeout=0.05)
         stopping = time.monotonic()
-    assert time.monotonic() - stopping < 0.3
+    assert time.monotonic() - stopping < 5  # not the 30 s stall
 
 
 async def test_stall_with_open_connection_ends_at_shutdown() -> None:
@@ -231,7 +231,7 @@ async def test_stall_with_open_connection_ends_at_shutdown() -> None:
         request = asyncio.create_task(client.chat.completions.create(model="m", messages=HELLO))
         call = await fake.wait_for(CHAT)
         stopping = time.monotonic()
-    assert time.monotonic() - stopping < 0.3
+    assert time.monotonic() - stopping < 5  # not the 30 s stall
     with pytest.raises(openai.APIStatusError):
         await request
     await client.close()
@@ -241,7 +241,7 @@ async def test_stall_with_open_connection_ends_at_shutdown() -> None:
 async def test_stream_stall_mid_stream(fake: FakeOpenAI) -> None:
     fake.script(Reply("one two three four", stream_stall_after=2, delay=30))
     async with openai.AsyncOpenAI(
-        base_url=fake.base_url, api_key=KEY, max_retries=0, timeout=0.3
+        base_url=fake.base_url, api_key=KEY, max_retries=0, timeout=2
     ) as client:
         stream = await client.chat.completions.create(model="m", messages=HELLO, stream=True)
         received: list[str] = []
@@ -442,6 +442,6 @@ def test_run_in_thread_stops_stalled_request() -> None:
             client.chat.completions.create(model="m", messages=HELLO)
         client.close()
         stopping = time.monotonic()
-    assert time.monotonic() - stopping < 0.5
+    assert time.monotonic() - stopping < 5  # not the 30 s stall
     with pytest.raises(RuntimeError, match="not running"):
         fake.wait_for_sync(CHAT)

@@ -49,17 +49,24 @@ def test_questions_asked_during_a_reload_all_get_a_complete_index(
             except Exception as error:  # noqa: BLE001 (collected and asserted below)
                 errors.append(error)
 
-    askers = [threading.Thread(target=ask_repeatedly) for _ in range(2)]
+    # Daemons, and stopped in `finally`: a failing reload must not leave them asking forever.
+    askers = [threading.Thread(target=ask_repeatedly, daemon=True) for _ in range(2)]
     for thread in askers:
         thread.start()
-    report = kb.ingest()
-    time.sleep(0.2)  # let questions run against the new version too
-    stop.set()
-    for thread in askers:
-        thread.join()
+    try:
+        report = kb.ingest()
+        answered_during = len(answers)
+        deadline = time.monotonic() + 60
+        while len(answers) < answered_during + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # let questions run against the new version too
+    finally:
+        stop.set()
+        for thread in askers:
+            thread.join(60)
     assert report.version == before + 1
     assert errors == []
-    assert len(answers) > 10
+    assert answered_during > 0
+    assert len(answers) >= answered_during + 3
     assert all(answer.grounded for answer in answers)
     assert all("2,500" in answer.citations[0].quote for answer in answers)
 
