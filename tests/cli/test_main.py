@@ -129,9 +129,9 @@ def test_eval_reports_the_seed_numbers(
     assert report["citation_validity"] == 1.0
     # Floors a regression must not cross; docs/evaluation.md has the measured numbers.
     assert report["hit_at_k"] >= 0.95
-    assert report["answer_accuracy"] >= 0.7
+    assert report["answer_accuracy"] >= 0.78
     assert report["refusal_recall"] >= 0.8
-    assert report["refusal_precision"] >= 0.75
+    assert report["refusal_precision"] >= 0.85
 
 
 def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Path) -> None:
