@@ -184,9 +184,9 @@ class KnowledgeBase:
         lowercase: Counter[str] = Counter()
         document_terms: dict[str, set[str]] = {}
         for passage in searcher.passages:
-            text = f"{passage.title}\n{passage.section}\n{passage.text}"
+            whole = f"{passage.title}\n{passage.section}\n{passage.text}"
             document_terms.setdefault(passage.doc_id, set()).update(
-                terms(text) + acronym_terms(text)
+                terms(whole) + acronym_terms(whole)
             )
         frozen_terms = {doc_id: frozenset(found) for doc_id, found in document_terms.items()}
         for passage in searcher.passages:

@@ -38,6 +38,7 @@ class VectorCache:
         missing = sorted(
             (key for key in by_hash if key not in vectors), key=lambda k: len(by_hash[k])
         )
+        write_error: sqlite3.Error | None = None
         for offset in range(0, len(missing), _BATCH):
             keys = missing[offset : offset + _BATCH]
             computed = embedder.embed_passages([by_hash[key] for key in keys])
@@ -52,8 +53,10 @@ class VectorCache:
                     )
             except sqlite3.Error as error:
                 # Only a cache: a lost write costs a re-embed next time, not this reload.
-                log.warning("vector cache not updated (%s)", error)
+                write_error = error
             vectors.update(zip(keys, computed, strict=True))
+        if write_error is not None:
+            log.warning("vector cache not updated (%s)", write_error)
         return vectors, len(missing)
 
     def _lookup(self, identity: str, keys: list[str]) -> dict[str, Matrix]:
