@@ -11,31 +11,33 @@ import pytest
 from config import Settings
 from retrieval.service import KnowledgeBase
 
-ASYLUM = """Howard sets out asylum plan
+# Invented articles: the news corpus is not ours to copy, so these only mimic its misses.
+PERMITS = """Okafor sets out parking plan
 
-Tory leader Michael Howard has set out plans for an annual limit on asylum seekers.
+Council leader Maria Okafor has proposed an annual cap on new parking permits. The plan
+will be debated in the spring.
 
-Mr Howard said nearly 160,000 people were settling in the UK every year - the size of a city
-like Peterborough. He said the current system was chaotic.
+Ms Okafor said nearly 12,000 drivers were applying for permits every year - the size of a
+small town. She called the current system chaotic.
 
-Ministers in London said the plan would breach international law.
+Traders in Eastbridge said the cap would hurt the high street.
 """
 
-BOOK = """Lawyer's book revives war advice row
+BOOK = """Historian's book revives harbour row
 
-A leading lawyer says the legal advice on the war was drafted in Downing Street.
+A historian says the harbour plan was drafted in the mayor's office.
 
-In his new book, Lawless World, Philippe Sands, a law professor, suggests the parliamentary
-answer was written at Number 10. The government denies the claim.
+In her new book, Quiet Harbours, historian Lena Varga argues the plan was drawn up at
+Number 7. The mayor denies the claim.
 
-Ministers said 3 officials had seen the advice.
+Councillors said 3 officials had seen the plan.
 """
 
-BANK = """Israel looks abroad for bank chief
+GRID = """Freeland looks abroad for grid chief
 
-Israel has asked a former International Monetary Fund director to run its central bank.
+Freeland has asked a former International Energy Agency director to run its grid operator.
 
-Stanley Fischer, vice chairman of banking giant Citigroup, has agreed to take the job.
+Tomas Berg, vice chairman of the utility group Nordlicht, has agreed to take the job.
 """
 
 
@@ -43,9 +45,9 @@ Stanley Fischer, vice chairman of banking giant Citigroup, has agreed to take th
 def news(tmp_path: Path, make_settings: Callable[..., Settings]) -> Iterator[KnowledgeBase]:
     sources = tmp_path / "news"
     sources.mkdir()
-    (sources / "asylum.txt").write_text(ASYLUM, encoding="utf-8")
+    (sources / "permits.txt").write_text(PERMITS, encoding="utf-8")
     (sources / "book.txt").write_text(BOOK, encoding="utf-8")
-    (sources / "bank.txt").write_text(BANK, encoding="utf-8")
+    (sources / "grid.txt").write_text(GRID, encoding="utf-8")
     base = KnowledgeBase.open(make_settings(sources_dir=sources))
     base.ingest()
     yield base
@@ -53,22 +55,22 @@ def news(tmp_path: Path, make_settings: Callable[..., Settings]) -> Iterator[Kno
 
 
 def test_a_surname_stands_for_the_full_name_the_article_gives(news: KnowledgeBase) -> None:
-    answer = news.ask("According to Michael Howard, how many people settle in the UK every year?")
+    answer = news.ask("According to Maria Okafor, how many drivers apply for permits every year?")
     assert answer.grounded
-    assert "160,000" in answer.citations[0].quote
+    assert "12,000" in answer.citations[0].quote
 
 
 def test_a_name_with_number_in_it_does_not_make_a_question_ask_for_a_number(
     news: KnowledgeBase,
 ) -> None:
     answer = news.ask(
-        "What is the title of Philippe Sands' book claiming the advice was written at Number 10?"
+        "What is the title of Lena Varga's book claiming the plan was drawn up at Number 7?"
     )
     assert answer.grounded
-    assert "Lawless World" in answer.citations[0].quote
+    assert "Quiet Harbours" in answer.citations[0].quote
 
 
 def test_initials_match_the_name_they_abbreviate(news: KnowledgeBase) -> None:
-    answer = news.ask("Who is the Citigroup vice chairman who was an IMF director?")
+    answer = news.ask("Who is the Nordlicht vice chairman who was an IEA director?")
     assert answer.grounded
-    assert any("Stanley Fischer" in citation.quote for citation in answer.citations)
+    assert any("Tomas Berg" in citation.quote for citation in answer.citations)
