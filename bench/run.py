@@ -22,11 +22,16 @@ from pathlib import Path
 from bench.telegram import TelegramResult
 from bench.telegram import measure as measure_telegram
 from config import load_settings
-from retrieval.documents import cut_passages, discover_sources, parse_document, read_source_text
-from retrieval.embedders import make_embedder
+from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import evaluate, load_questions
-from retrieval.ingest import embedding_text, sentence_texts
-from retrieval.service import KnowledgeBase
+from retrieval.index.embedders import make_embedder
+from retrieval.index.ingest import embedding_text, sentence_texts
+from retrieval.sources.documents import (
+    cut_passages,
+    discover_sources,
+    parse_document,
+    read_source_text,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = {
@@ -73,7 +78,7 @@ def measure(corpus: str, embedder: str, latency_questions: int) -> Result:
     data_dir = Path(tempfile.mkdtemp(prefix="briefbot-bench-"))
     try:
         settings = load_settings(sources_dir=sources, data_dir=data_dir, embedder=embedder)
-        kb = KnowledgeBase.open(settings)
+        kb = open_knowledge_base(settings)
         started = time.perf_counter()
         report = kb.ingest()
         ingest_s = time.perf_counter() - started

@@ -19,8 +19,8 @@ from pathlib import Path
 from bot.app import build_application
 from bot.context import Services
 from config import load_settings
+from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import load_questions
-from retrieval.service import KnowledgeBase
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
 
@@ -52,7 +52,7 @@ async def _measure(sources: Path, questions_file: Path, count: int, chats: int) 
                 telegram_base_url=api.base_url,
                 telegram_file_base_url=api.base_file_url,
             )
-            services = Services.create(settings, KnowledgeBase.open(settings))
+            services = Services.create(settings, open_knowledge_base(settings))
             async with serving(build_application(settings, services), api):
                 latencies = []
                 for index in range(count):

@@ -5,7 +5,6 @@ the handlers are registered (bot/app.py); every action, and every refused attemp
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import time
@@ -19,9 +18,9 @@ from bot.briefings import after_reload
 from bot.context import BriefContext, Services
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
-from retrieval.extract import extract
-from retrieval.ingest import IngestReport
-from retrieval.store import DocumentInfo
+from retrieval.models import DocumentInfo, IngestReport
+from retrieval.sources.extract import extract
+from retrieval.storage import write_atomically
 
 NOT_ADMIN = "Sorry, only the bot's admins can manage documents."
 
@@ -30,11 +29,11 @@ def _who(user: User | None) -> tuple[int, str]:
     return (user.id, user.username or user.full_name) if user else (0, "unknown")
 
 
-def _audit(
+async def _audit(
     services: Services, user: User | None, action: str, result: str, **detail: object
 ) -> None:
     user_id, name = _who(user)
-    services.audit.record(user_id, name, action, result, **detail)
+    await asyncio.to_thread(services.audit.record, user_id, name, action, result, **detail)
 
 
 def render_report(report: IngestReport) -> str:
@@ -60,7 +59,7 @@ async def refuse(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     action = (message.text or "").split(" ")[0] or ("upload" if message.document else "?")
-    _audit(context.services, update.effective_user, action, "refused: not an admin")
+    await _audit(context.services, update.effective_user, action, "refused: not an admin")
     if not context.services.settings.admin_ids:
         await message.reply_text(NOT_ADMIN + " (No admins are configured: BRIEFBOT_ADMIN_IDS.)")
     else:
@@ -82,13 +81,15 @@ async def _reload(
     try:
         report = await asyncio.to_thread(services.knowledge.ingest, False)
     except BriefbotError as error:
-        _audit(services, user, action, f"failed: {error}", **detail)
+        await _audit(services, user, action, f"failed: {error}", **detail)
         await message.reply_text(
             "Reload failed; the documents in use are unchanged.\n" + _failure_text(error),
             parse_mode=ParseMode.HTML,
         )
         return None
-    _audit(services, user, action, "ok", version=report.version, changed=report.changed, **detail)
+    await _audit(
+        services, user, action, "ok", version=report.version, changed=report.changed, **detail
+    )
     await message.reply_text(render_report(report), parse_mode=ParseMode.HTML)
     if report.changed:
         context.application.create_task(after_reload(context.bot, services))
@@ -104,10 +105,10 @@ async def rollback(update: Update, context: BriefContext) -> None:
     try:
         manifest = await asyncio.to_thread(services.knowledge.rollback)
     except BriefbotError as error:
-        _audit(services, update.effective_user, "/rollback", f"failed: {error}")
+        await _audit(services, update.effective_user, "/rollback", f"failed: {error}")
         await message.reply_text(f"Rollback failed: {error}")
         return
-    _audit(services, update.effective_user, "/rollback", "ok", version=manifest.version)
+    await _audit(services, update.effective_user, "/rollback", "ok", version=manifest.version)
     await message.reply_text(
         f"Rolled back: serving index v{manifest.version} ({len(manifest.documents)} documents, "
         f"built {manifest.created_at}) until the next /reload."
@@ -188,7 +189,7 @@ async def remove_button(update: Update, context: BriefContext) -> None:
         return
     services = context.services
     if query.from_user.id not in services.settings.admin_ids:
-        _audit(services, query.from_user, "remove", "refused: not an admin")
+        await _audit(services, query.from_user, "remove", "refused: not an admin")
         await query.answer(NOT_ADMIN, show_alert=True)
         return
     await query.answer()
@@ -236,12 +237,6 @@ def safe_file_name(file_name: str, suffix: str) -> str:
     return stem + suffix
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.upload")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 async def upload(update: Update, context: BriefContext) -> None:
     """An admin sends a document: check it, save it under a safe name, index it, report."""
     message = update.effective_message
@@ -282,7 +277,7 @@ async def upload(update: Update, context: BriefContext) -> None:
         backup = _trash_path(services, target.name) if target.exists() else None
         if backup is not None:
             shutil.copy2(target, backup)
-        _write_atomically(target, data if as_text else extracted.markdown.encode("utf-8"))
+        write_atomically(target, data if as_text else extracted.markdown.encode("utf-8"))
         report = None
         try:
             report = await _reload(
@@ -315,5 +310,5 @@ async def _summary(services: Services, doc_id: str) -> str:
 async def _reject(
     message: Message, user: User | None, services: Services, name: str, reason: str
 ) -> None:
-    _audit(services, user, "upload", f"rejected: {reason}", document=name)
+    await _audit(services, user, "upload", f"rejected: {reason}", document=name)
     await message.reply_text(f"I did not add {name}: it {reason}. Nothing was changed.")

@@ -163,7 +163,7 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
         await application.bot.set_my_commands(COMMANDS)
-        briefings.schedule_all(application, services)
+        await briefings.schedule_all(application, services)
 
     async def post_shutdown(application: BriefApplication) -> None:
         services.close()

@@ -18,10 +18,11 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden
 from telegram.ext import Application
 
+from bot.chats import topic_thread
 from bot.context import BriefContext, Services
 from bot.render import pack, render_briefing
-from bot.subscriptions import WEEKDAYS, Kind, Subscription
 from retrieval.errors import QuestionError
+from retrieval.state.subscriptions import WEEKDAYS, Kind, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,6 @@ _SUBSCRIBE = re.compile(
 )
 
 
-def _thread(message: Message) -> int:
-    return (message.message_thread_id or 0) if message.is_topic_message else 0
-
-
 async def _send_parts(bot: Bot, chat_id: int, thread_id: int, parts: list[str]) -> None:
     for part in parts:
         await bot.send_message(
@@ -51,18 +48,19 @@ async def _send_parts(bot: Bot, chat_id: int, thread_id: int, parts: list[str]) 
         )
 
 
-def _snapshot(services: Services) -> dict[str, str]:
-    manifest = services.knowledge.manifest()
-    return {document.doc_id: document.content_hash for document in manifest.documents}
-
-
 async def deliver_briefing(
     bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None
 ) -> None:
-    documents = await asyncio.to_thread(_snapshot, services)  # what this briefing covers
+    manifest = await asyncio.to_thread(services.knowledge.manifest)  # what the briefing covers
     briefing = await asyncio.to_thread(services.knowledge.brief, topic)
     await _send_parts(bot, chat_id, thread_id, render_briefing(briefing))
-    services.subscriptions.record_briefing(chat_id, thread_id, topic, documents)
+    await asyncio.to_thread(
+        services.subscriptions.record_briefing,
+        chat_id,
+        thread_id,
+        topic,
+        manifest.content_hashes(),
+    )
 
 
 async def deliver_whatsnew(
@@ -70,30 +68,26 @@ async def deliver_whatsnew(
 ) -> None:
     """What changed since the last briefing on this topic here: new or updated documents and
     their key points. Never briefed here: a full briefing."""
-    current = await asyncio.to_thread(_snapshot, services)
-    last = services.subscriptions.briefed(chat_id, thread_id, topic)
+    last = await asyncio.to_thread(services.subscriptions.briefed, chat_id, thread_id, topic)
     if last is None:
         await deliver_briefing(bot, services, chat_id, thread_id, topic)
         return
     seen, when = last
-    changed = [doc_id for doc_id, content in current.items() if seen.get(doc_id) != content]
-    briefing = (
-        await asyncio.to_thread(services.knowledge.brief, topic, changed) if changed else None
-    )
-    if briefing is None or briefing.bottom_line is None:
+    news = await asyncio.to_thread(services.knowledge.whats_new, seen, topic)
+    if news.briefing is None:
         if not quiet:
             note = f"Nothing new in the documents since the last briefing ({when[:16]} UTC)."
             await _send_parts(bot, chat_id, thread_id, [note])
         return
-    manifest = await asyncio.to_thread(services.knowledge.manifest)
-    titles = [d.title for d in manifest.documents if d.doc_id in changed]
     header = pack(
         ["<b>New or updated since the last briefing:</b>"]
-        + [f"\u2022 {escape(title, quote=False)}" for title in titles],
+        + [f"\u2022 {escape(title, quote=False)}" for title in news.changed_titles],
         separator="\n",
     )
-    await _send_parts(bot, chat_id, thread_id, [*header, *render_briefing(briefing)])
-    services.subscriptions.record_briefing(chat_id, thread_id, topic, current)
+    await _send_parts(bot, chat_id, thread_id, [*header, *render_briefing(news.briefing)])
+    await asyncio.to_thread(
+        services.subscriptions.record_briefing, chat_id, thread_id, topic, news.documents
+    )
 
 
 async def _guarded(
@@ -104,7 +98,7 @@ async def _guarded(
 ) -> None:
     """Run one delivery unless the same one is running or was just delivered here."""
     guard = context.services.briefing_guard
-    key = guard.key(message.chat_id, _thread(message), subject)
+    key = guard.key(message.chat_id, topic_thread(message), subject)
     if not guard.begin(key):
         return
     delivered = False
@@ -124,7 +118,7 @@ async def brief(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     topic = " ".join(context.args or []) or None
-    thread = _thread(message)
+    thread = topic_thread(message)
     await _guarded(
         message,
         context,
@@ -138,7 +132,7 @@ async def whatsnew(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    thread = _thread(message)
+    thread = topic_thread(message)
     await _guarded(
         message,
         context,
@@ -192,9 +186,10 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     if topic is not None and len(topic) > MAX_TOPIC_CHARS:
         await message.reply_text(f"Please keep the topic under {MAX_TOPIC_CHARS} characters.")
         return
-    subscription = context.services.subscriptions.add(
+    subscription = await asyncio.to_thread(
+        context.services.subscriptions.add,
         message.chat_id,
-        _thread(message),
+        topic_thread(message),
         cast(Kind, kind),
         f"{hours:02}:{minutes:02}" if kind != "changes" else "",
         WEEKDAYS.index(day.lower()) if day else None,
@@ -202,8 +197,8 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         quiet,
         update.effective_user.id,
     )
-    schedule(context.application, context.services, subscription)
-    zone = context.services.subscriptions.timezone(message.chat_id)
+    zone = await asyncio.to_thread(context.services.subscriptions.timezone, message.chat_id)
+    schedule(context.application, subscription, zone)
     await message.reply_text(f"Subscribed {subscription.describe()} ({zone}).")
 
 
@@ -223,7 +218,9 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
         )
         return
     wanted = int(number.group(1)) if number else None
-    removed = context.services.subscriptions.remove(message.chat_id, wanted)
+    removed = await asyncio.to_thread(
+        context.services.subscriptions.remove, message.chat_id, wanted
+    )
     queue = context.application.job_queue
     for subscription_id in removed:
         for job in queue.get_jobs_by_name(f"subscription-{subscription_id}") if queue else ():
@@ -240,8 +237,9 @@ async def subscriptions(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    found = context.services.subscriptions.all(message.chat_id)
-    zone = context.services.subscriptions.timezone(message.chat_id)
+    store = context.services.subscriptions
+    found = await asyncio.to_thread(store.all, message.chat_id)
+    zone = await asyncio.to_thread(store.timezone, message.chat_id)
     lines = [s.describe() for s in found] or ["None. " + SUBSCRIBE_HELP]
     await message.reply_text(f"Briefings for this chat ({zone}):\n" + "\n".join(lines))
 
@@ -251,12 +249,11 @@ async def timezone(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    services = context.services
+    store = context.services.subscriptions
     name = " ".join(context.args or []).strip()
     if not name:
-        await message.reply_text(
-            f"This chat's time zone is {services.subscriptions.timezone(message.chat_id)}."
-        )
+        zone = await asyncio.to_thread(store.timezone, message.chat_id)
+        await message.reply_text(f"This chat's time zone is {zone}.")
         return
     if not await _may_manage(update, context):
         await message.reply_text("Only this group's admins can change its time zone.")
@@ -266,18 +263,19 @@ async def timezone(update: Update, context: BriefContext) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         await message.reply_text(f"I don't know the time zone {name!r}; try e.g. Europe/Berlin.")
         return
-    services.subscriptions.set_timezone(message.chat_id, name)
-    for subscription in services.subscriptions.all(message.chat_id):
-        schedule(context.application, services, subscription)
+    await asyncio.to_thread(store.set_timezone, message.chat_id, name)
+    for subscription in await asyncio.to_thread(store.all, message.chat_id):
+        schedule(context.application, subscription, name)
     await message.reply_text(f"Time zone set to {name}.")
 
 
 def schedule(
     application: Application[Any, Any, Any, Any, Any, Any],
-    services: Services,
     subscription: Subscription,
+    zone_name: str,
 ) -> None:
-    """(Re)schedule one timed subscription in the job queue; "changes" ones run on reload."""
+    """(Re)schedule one timed subscription in the job queue, at its time in the chat's time
+    zone; "changes" ones run on reload."""
     queue = application.job_queue
     if queue is None or subscription.kind == "changes":
         return
@@ -285,7 +283,7 @@ def schedule(
     for job in queue.get_jobs_by_name(name):
         job.schedule_removal()
     hours, minutes = (int(part) for part in subscription.time.split(":"))
-    zone = ZoneInfo(services.subscriptions.timezone(subscription.chat_id))
+    zone = ZoneInfo(zone_name)
     # PTB numbers days from Sunday (0) to Saturday (6); ours run from Monday (0).
     days = (
         ((subscription.weekday + 1) % 7,) if subscription.weekday is not None else tuple(range(7))
@@ -300,11 +298,13 @@ def schedule(
     )
 
 
-def schedule_all(
+async def schedule_all(
     application: Application[Any, Any, Any, Any, Any, Any], services: Services
 ) -> None:
-    for subscription in services.subscriptions.all():
-        schedule(application, services, subscription)
+    store = services.subscriptions
+    for subscription in await asyncio.to_thread(store.all):
+        zone = await asyncio.to_thread(store.timezone, subscription.chat_id)
+        schedule(application, subscription, zone)
 
 
 async def _scheduled_briefing(context: BriefContext) -> None:
@@ -323,14 +323,14 @@ async def _scheduled_briefing(context: BriefContext) -> None:
         )
     except Forbidden:  # the bot was removed or blocked: stop briefing that chat
         log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
-        context.services.subscriptions.remove_chat(subscription.chat_id)
+        await asyncio.to_thread(context.services.subscriptions.remove_chat, subscription.chat_id)
         job.schedule_removal()
 
 
 async def after_reload(bot: Bot, services: Services) -> None:
     """Post what changed to every chat subscribed to changes (run it as a background task:
     one slow or unreachable chat must not hold up the admin who reloaded)."""
-    for subscription in services.subscriptions.all():
+    for subscription in await asyncio.to_thread(services.subscriptions.all):
         if subscription.kind != "changes":
             continue
         try:
@@ -344,6 +344,6 @@ async def after_reload(bot: Bot, services: Services) -> None:
             )
         except Forbidden:  # the bot was removed or blocked: stop writing to that chat
             log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
-            services.subscriptions.remove_chat(subscription.chat_id)
+            await asyncio.to_thread(services.subscriptions.remove_chat, subscription.chat_id)
         except Exception:  # noqa: BLE001 (one failing chat must not stop the others)
             log.warning("could not post changes to chat %s", subscription.chat_id, exc_info=True)

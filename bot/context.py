@@ -13,12 +13,18 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.subscriptions import SubscriptionStore
 from config import Settings
-from retrieval.answer_log import AnswerLog
-from retrieval.audit import AuditLog
-from retrieval.conversations import Conversations
+from retrieval.composition import (
+    open_answer_log,
+    open_audit_log,
+    open_conversations,
+    open_subscriptions,
+)
 from retrieval.service import KnowledgeBase
+from retrieval.state.answer_log import AnswerLog
+from retrieval.state.audit import AuditLog
+from retrieval.state.conversations import Conversations
+from retrieval.state.subscriptions import SubscriptionStore
 
 
 class BriefingGuard:
@@ -68,11 +74,11 @@ class Services:
         return cls(
             settings,
             knowledge,
-            AnswerLog(settings.data_dir / "answers.sqlite"),
-            Conversations(settings.history_turns),
-            AuditLog(settings.data_dir / "audit.jsonl"),
+            open_answer_log(settings),
+            open_conversations(settings),
+            open_audit_log(settings),
             BriefingGuard(),
-            SubscriptionStore(settings.data_dir / "subscriptions.sqlite"),
+            open_subscriptions(settings),
             asyncio.Lock(),
         )
 

@@ -13,6 +13,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest
 
+from bot.chats import conversation_key
 from bot.context import BriefContext
 from bot.render import (
     EDITED_HINT,
@@ -24,9 +25,8 @@ from bot.render import (
     render_welcome,
 )
 from bot.streaming import LiveReply
-from retrieval.answer import Answer
 from retrieval.errors import BriefbotError, IndexUnavailableError, QuestionError
-from retrieval.llm import Turn
+from retrieval.models import Answer, Turn
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +185,6 @@ async def on_error(update: object, context: BriefContext) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-def conversation_key(message: Message) -> tuple[int, int]:
-    """One conversation per private chat, and per group topic (0: the group's main thread)."""
-    thread = message.message_thread_id if message.is_topic_message else None
-    return (message.chat_id, thread or 0)
-
-
 async def reset(update: Update, context: BriefContext) -> None:
     """/reset: forget the conversation, so the next question is read on its own."""
     message = update.effective_message
@@ -219,11 +213,11 @@ async def _answer(
     live = LiveReply(message, context.bot)
     answer: Answer | None = None
     try:
-        async for item in services.knowledge.ask_streaming(cleaned, history=history):
-            if isinstance(item, Answer):
-                answer = item
+        async for step in services.knowledge.ask_streaming(cleaned, history=history):
+            if step.answer is not None:
+                answer = step.answer
             else:
-                await live.preview(item)
+                await live.preview(step.draft)
     except IndexUnavailableError:
         log.exception("no index to answer from")
         await live.discard()

@@ -10,10 +10,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from retrieval.answer import Answer, Citation
-from retrieval.briefing import Briefing, BriefingPoint
-from retrieval.service import NOT_COVERED
-from retrieval.store import Manifest
+from retrieval.models import NOT_COVERED, Answer, Briefing, BriefingPoint, Citation, Manifest
 
 MESSAGE_LIMIT = 4096
 
@@ -143,7 +140,7 @@ def answer_keyboard(answer_id: str, showing_quotes: bool, togglable: bool) -> In
     return InlineKeyboardMarkup([row])
 
 
-def render_sources(manifest: Manifest, loaded_at: str | None = None) -> list[str]:
+def render_sources(manifest: Manifest) -> list[str]:
     """The /sources listing: documents with dates and sections."""
     blocks = [
         f"<b>{len(manifest.documents)} documents</b> (index v{manifest.version}, "

@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.chats import topic_thread
 from bot.render import utf16_length
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class LiveReply:
         self._private = question.chat.type == ChatType.PRIVATE
         self._use_drafts = self._private
         self._draft_id = question.message_id  # non-zero, unique enough per chat
-        self._thread = question.message_thread_id if question.is_topic_message else None
+        self._thread = topic_thread(question) or None
         self._placeholder: Message | None = None
         self._next_preview = 0.0
         self._last_preview = ""

@@ -22,14 +22,13 @@ from bot.app import run_bot
 from bot.context import Services
 from config import Settings, SettingsError, load_settings
 from config.logs import configure_logging, redact
-from retrieval.answer import Answer
-from retrieval.answer_log import AnswerLog
-from retrieval.documents import sources_signature
+from retrieval.composition import open_knowledge_base
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import evaluate, load_questions
-from retrieval.ingest import IngestReport
-from retrieval.llm import Turn
-from retrieval.service import NOT_COVERED, KnowledgeBase
+from retrieval.models import NOT_COVERED, Answer, IngestReport, Turn
+from retrieval.service import KnowledgeBase
+from retrieval.sources.documents import sources_signature
+from retrieval.state.answer_log import AnswerLog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -347,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("WARNING", settings.secrets())  # the bot raises it to its own level
     args.settings = settings
     try:
-        kb = KnowledgeBase.open(settings)
+        kb = open_knowledge_base(settings)
     except OSError as error:
         print(
             f"briefbot: BRIEFBOT_DATA_DIR {settings.data_dir} is not usable: {error}",

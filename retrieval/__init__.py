@@ -1,1 +1,3 @@
-"""Ingest, store, search and answer services. No front-end (Telegram, console) code here."""
+"""Ingest, index, answer and brief: the services behind every front end. No Telegram here.
+
+See docs/architecture.md for the stage packages and what each may import."""

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retrieval.documents import decode_source
 from retrieval.errors import BriefbotError
 from retrieval.service import KnowledgeBase
+from retrieval.sources.verify import SourceTexts
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ def evaluate(
     report = EvalReport(questions=len(questions), k=k)
     reciprocal_ranks: list[float] = []
     hits_1 = hits_k = correct = declined_right = declined = citations = valid = 0
-    source_texts: dict[str, str] = {}
+    source_texts = SourceTexts(sources_dir)  # read once: the eval does not edit the sources
     for item in questions:
         answer = kb.ask(item.question, k)
         detail: dict[str, Any] = {
@@ -91,13 +91,9 @@ def evaluate(
             "unanswerable": item.unanswerable,
         }
         for citation in answer.citations:
-            if citation.document not in source_texts:
-                source_texts[citation.document] = decode_source(
-                    (sources_dir / citation.document).read_bytes()
-                )
             citations += 1
-            valid += (
-                source_texts[citation.document][citation.start : citation.end] == citation.quote
+            valid += source_texts.holds(
+                citation.document, citation.start, citation.end, citation.quote
             )
         if not answer.grounded:
             declined += 1

@@ -7,28 +7,37 @@ bot shows is checked against the source file at those offsets.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
 
+from retrieval.models import Span
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A half-open character range [start, end) of a text."""
-
-    start: int
-    end: int
-
-    def of(self, text: str) -> str:
-        return text[self.start : self.end]
-
-
+# Month names, each with its abbreviations: the one list that date finding, sentence
+# splitting and answer kinds share.
+_MONTH_NAMES = (
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may",),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sep", "sept"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+)
+MONTHS: dict[str, int] = {
+    name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names
+}
+MONTH_ABBREVIATIONS = frozenset(alias for names in _MONTH_NAMES for alias in names[1:])
 # Words that end in a period without ending the sentence. Lower case, without the period.
-_ABBREVIATIONS = frozenset(
+_ABBREVIATIONS = MONTH_ABBREVIATIONS | frozenset(
     """mr mrs ms dr prof sr jr st gen col lt sgt capt cmdr adm rep sen gov pres rev hon
-    jan feb mar apr jun jul aug sep sept oct nov dec no nos vs etc inc ltd co corp bros
-    approx fig mt ft est dept univ assn e.g i.e a.m p.m""".split()
+    no nos vs etc inc ltd co corp bros approx fig mt ft est dept univ assn e.g i.e a.m
+    p.m""".split()
 )
 _DOTTED_ACRONYM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")
 _SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings, load_settings
+from retrieval.composition import open_knowledge_base
 from retrieval.service import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 @pytest.fixture
 def kb(settings: Settings) -> Iterator[KnowledgeBase]:
     """A knowledge base with the seed ingested."""
-    base = KnowledgeBase.open(settings)
+    base = open_knowledge_base(settings)
     base.ingest()
     yield base
     base.close()

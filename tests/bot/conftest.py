@@ -11,7 +11,7 @@ import pytest
 from bot.app import build_application
 from bot.context import BriefApplication, Services
 from config import Settings
-from retrieval.service import KnowledgeBase
+from retrieval.composition import open_knowledge_base
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
 
@@ -52,7 +52,7 @@ async def bot(
 ) -> AsyncIterator[RunningBot]:
     """The bot polling the fake, with the seed indexed by its own start-up (post_init)."""
     settings = bot_settings()
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     app = build_application(settings, services)
     async with serving(app, api):  # post_shutdown closes the services
         yield RunningBot(api, app, services)

@@ -13,8 +13,8 @@ from fpdf import FPDF
 from bot.app import build_application
 from bot.context import Services
 from config import Settings
-from retrieval.audit import AuditLog
-from retrieval.service import KnowledgeBase
+from retrieval.composition import open_knowledge_base
+from retrieval.state.audit import AuditLog
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
@@ -67,7 +67,7 @@ async def admin_bot(
     bot_settings: Callable[..., Settings], api: FakeBotApi
 ) -> AsyncIterator[RunningBot]:
     settings = bot_settings(admin_ids=(ADMIN,), max_document_bytes=200_000)
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     app = build_application(settings, services)
     async with serving(app, api):
         yield RunningBot(api, app, services)

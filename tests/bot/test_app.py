@@ -18,7 +18,8 @@ from bot.handlers import GENERIC_FAILURE
 from bot.render import EDITED_HINT, NON_TEXT_HINT
 from cli.main import main as cli_main
 from config import Settings
-from retrieval.service import NOT_COVERED, KnowledgeBase
+from retrieval.composition import open_knowledge_base
+from retrieval.models import NOT_COVERED
 from tests.bot.conftest import TOKEN, RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
@@ -203,7 +204,7 @@ async def test_a_long_answer_is_split_into_valid_messages(
     sentence = f"The long report says that {clauses} and the final total was 98765 euros."
     (sources / "long.txt").write_text(f"Long report\n\n{sentence}\n", encoding="utf-8")
     settings = bot_settings(chunk_chars=8000)
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     async with serving(build_application(settings, services), api):
         api.private_message("What was the final total in the long report?")
         parts = [await api.wait_for("sendMessage", timeout=60)]
@@ -250,7 +251,7 @@ async def test_webhook_refuses_requests_without_the_secret(
     bot_settings: Callable[..., Settings], api: FakeBotApi, tmp_path: Path
 ) -> None:
     settings = bot_settings()
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     app = build_application(settings, services)
     port = _free_port()
     update = {

@@ -11,7 +11,7 @@ from telegram.ext import Job
 from bot.app import build_application
 from bot.context import Services
 from config import Settings
-from retrieval.service import KnowledgeBase
+from retrieval.composition import open_knowledge_base
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
@@ -55,7 +55,7 @@ async def test_a_daily_subscription_fires_and_survives_a_restart(
     bot_settings: Callable[..., Settings], api: FakeBotApi
 ) -> None:
     settings = bot_settings()
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     first = build_application(settings, services)
     async with serving(first, api):
         bot = RunningBot(api, first, services)
@@ -78,7 +78,7 @@ async def test_a_daily_subscription_fires_and_survives_a_restart(
         assert "Briefing: Justin Logan" in fired.params["text"]
 
     # A new application over the same data dir schedules it again at start-up.
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     restarted = build_application(settings, services)
     async with serving(restarted, api):
         bot = RunningBot(api, restarted, services)
@@ -97,7 +97,7 @@ async def test_a_changes_subscription_posts_after_each_reload(
     bot_settings: Callable[..., Settings], api: FakeBotApi, sources: Path
 ) -> None:
     settings = bot_settings(admin_ids=(ADMIN,))
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     async with serving(build_application(settings, services), api):
         api.set_chat_administrators(GROUP, [ADMIN])
         api.group_message("/subscribe@BriefingBot changes", user_id=ADMIN)
@@ -124,7 +124,7 @@ async def test_whatsnew_after_an_upload_lists_the_new_document(
     bot_settings: Callable[..., Settings], api: FakeBotApi
 ) -> None:
     settings = bot_settings(admin_ids=(ADMIN,))
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     async with serving(build_application(settings, services), api):
         api.private_message("/brief", user_id=ADMIN)
         await text_of_next_reply(api)

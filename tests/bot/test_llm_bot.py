@@ -9,7 +9,7 @@ import pytest
 from bot.app import build_application
 from bot.context import Services
 from config import Settings
-from retrieval.service import KnowledgeBase
+from retrieval.composition import open_knowledge_base
 from tests.bot.conftest import RunningBot
 from tests.conftest import REPO
 from tests.fakes.bot_api import FakeBotApi
@@ -38,7 +38,7 @@ async def llm_bot(
         llm_timeout=30.0,  # the fake answers at once; a loaded machine may not
         llm_max_retries=0,
     )
-    services = Services.create(settings, KnowledgeBase.open(settings))
+    services = Services.create(settings, open_knowledge_base(settings))
     app = build_application(settings, services)
     async with serving(app, api):
         yield RunningBot(api, app, services)

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.render import MESSAGE_LIMIT, answer_keyboard, render_answer, split_text, utf16_length
-from retrieval.answer import Answer, Citation
+from retrieval.models import Answer, Citation
 
 
 class _TagChecker(HTMLParser):

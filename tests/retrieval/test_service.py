@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 
 from config import Settings
+from retrieval.composition import open_knowledge_base
 from retrieval.errors import QuestionError
-from retrieval.service import NOT_COVERED, KnowledgeBase
+from retrieval.models import NOT_COVERED
+from retrieval.service import KnowledgeBase
 from tests.conftest import SEED
 
 
@@ -95,7 +97,7 @@ def test_ensure_index_keeps_serving_when_a_source_breaks(
 def test_a_new_process_answers_from_the_index_on_disk(
     kb: KnowledgeBase, settings: Settings
 ) -> None:
-    reopened = KnowledgeBase.open(settings)
+    reopened = open_knowledge_base(settings)
     assert reopened.manifest() == kb.manifest()
     assert reopened.ask("Who is Justin Logan?").grounded
 

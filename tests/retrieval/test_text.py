@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from retrieval.text import Span, split_long, split_sentences, terms
+from retrieval.models import Span
+from retrieval.text import split_long, split_sentences, terms
 
 
 def sentences(text: str) -> list[str]:

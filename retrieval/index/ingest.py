@@ -1,0 +1,194 @@
+"""Ingest: read every source, cut passages, embed what is new, publish a new index version.
+
+All files are read and checked before anything is written, so a bad file leaves the live
+index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.errors import DocumentError, IndexUnavailableError, IngestError
+from retrieval.index.embedders import Embedder
+from retrieval.index.store import IndexStore
+from retrieval.index.vector_cache import VectorCache
+from retrieval.models import DocumentInfo, IngestReport, Manifest, Passage, SourceDocument
+from retrieval.sources.documents import (
+    SUPPORTED_SUFFIXES,
+    cut_passages,
+    discover_sources,
+    parse_document,
+    read_source_text,
+    sha256,
+)
+
+
+def _stamped(infos: list[DocumentInfo], previous: Manifest | None) -> list[DocumentInfo]:
+    """Carry each document's added/updated times over from the previous version."""
+    before = {doc.doc_id: doc for doc in previous.documents} if previous else {}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    stamped = []
+    for info in infos:
+        old = before.get(info.doc_id)
+        if old is None or not old.added_at:
+            stamped.append(replace(info, added_at=now, updated_at=now))
+        elif old.content_hash == info.content_hash:
+            stamped.append(replace(info, added_at=old.added_at, updated_at=old.updated_at))
+        else:
+            stamped.append(replace(info, added_at=old.added_at, updated_at=now))
+    return stamped
+
+
+def embedding_text(passage: Passage) -> str:
+    """What is embedded for a passage: its document title and section give it context."""
+    return "\n".join(part for part in (passage.title, passage.section, passage.text) if part)
+
+
+def sentence_texts(passage: Passage, source_text: str) -> list[str]:
+    return [span.of(source_text) for span in passage.sentences]
+
+
+class Ingestor:
+    def __init__(
+        self,
+        sources_dir: Path,
+        store: IndexStore,
+        cache: VectorCache,
+        embedder: Embedder,
+        chunk_chars: int,
+        max_document_bytes: int,
+    ) -> None:
+        self._sources_dir = sources_dir
+        self._store = store
+        self._cache = cache
+        self._embedder = embedder
+        self._chunk_chars = chunk_chars
+        self._max_document_bytes = max_document_bytes
+
+    def read_sources(self) -> list[SourceDocument]:
+        """Every source document, or IngestError naming each file that cannot be used."""
+        if not self._sources_dir.is_dir():
+            raise IngestError(f"the sources dir {self._sources_dir} does not exist")
+        paths = discover_sources(self._sources_dir)
+        if not paths:
+            raise IngestError(
+                f"the sources dir {self._sources_dir} has no "
+                f"{' or '.join(SUPPORTED_SUFFIXES)} files"
+            )
+        documents: list[SourceDocument] = []
+        failures: dict[str, str] = {}
+        for path in paths:
+            doc_id = path.relative_to(self._sources_dir).as_posix()
+            try:
+                text = read_source_text(path, self._max_document_bytes)
+                documents.append(parse_document(path, doc_id, text))
+            except DocumentError as error:
+                failures[doc_id] = f"{doc_id} {error}"
+        if failures:
+            raise IngestError(
+                f"nothing was changed: {len(failures)} of {len(paths)} "
+                "source files cannot be used",
+                failures,
+            )
+        return documents
+
+    def run(self, wait: bool = True) -> IngestReport:
+        """Bring the index up to date with the sources dir; a no-op when nothing changed.
+        With wait=False, a reload already running makes this one fail at once."""
+        started = time.perf_counter()
+        with self._store.writer_lock(wait):
+            documents = self.read_sources()
+            passages = {doc.doc_id: cut_passages(doc, self._chunk_chars) for doc in documents}
+            try:
+                previous = self._store.current()
+            except IndexUnavailableError:
+                previous = None  # a damaged pointer or manifest: rebuild from the sources
+            if previous is not None and not self._store.is_intact(previous):
+                previous = None  # its collection is gone or partial: rebuild
+            infos = _stamped([self._info(d, passages[d.doc_id]) for d in documents], previous)
+            if previous is not None and self._unchanged(previous, infos):
+                return self._report(previous, previous, set(), started, changed=False, embedded=0)
+            flat = [passage for doc in documents for passage in passages[doc.doc_id]]
+            embedded = self._embed_sentences(documents, passages)
+            vectors_by_hash, embedded_passages = self._cache.embed(
+                self._embedder, [embedding_text(passage) for passage in flat]
+            )
+            vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p in flat])
+            old_ids = self._store.chunk_ids(previous) if previous else set()
+            manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
+            return self._report(
+                manifest,
+                previous,
+                old_ids,
+                started,
+                changed=True,
+                embedded=embedded + embedded_passages,
+                new_ids={p.chunk_id for p in flat},
+            )
+
+    def _embed_sentences(
+        self, documents: list[SourceDocument], passages: dict[str, list[Passage]]
+    ) -> int:
+        """Precompute sentence vectors (answering picks sentences by them); cached by hash."""
+        texts = [
+            text
+            for doc in documents
+            for passage in passages[doc.doc_id]
+            for text in sentence_texts(passage, doc.text)
+        ]
+        _, computed = self._cache.embed(self._embedder, texts)
+        return computed
+
+    def _info(self, document: SourceDocument, passages: list[Passage]) -> DocumentInfo:
+        return DocumentInfo(
+            doc_id=document.doc_id,
+            file_name=document.file_name,
+            title=document.title,
+            date=document.date,
+            sections=tuple(section.title for section in document.sections if section.title),
+            chunks=len(passages),
+            content_hash=document.content_hash,
+            size_bytes=len(document.text.encode("utf-8")),
+        )
+
+    def _unchanged(self, previous: Manifest, infos: list[DocumentInfo]) -> bool:
+        return (
+            previous.embedder == self._embedder.identity
+            and previous.chunk_chars == self._chunk_chars
+            and [replace(d, added_at="", updated_at="") for d in previous.documents]
+            == [replace(d, added_at="", updated_at="") for d in infos]
+        )
+
+    def _report(
+        self,
+        manifest: Manifest,
+        previous: Manifest | None,
+        old_ids: set[str],
+        started: float,
+        changed: bool,
+        embedded: int,
+        new_ids: set[str] | None = None,
+    ) -> IngestReport:
+        before = {doc.doc_id: doc.content_hash for doc in previous.documents} if previous else {}
+        after = {doc.doc_id: doc.content_hash for doc in manifest.documents}
+        new_ids = old_ids if new_ids is None else new_ids
+        return IngestReport(
+            version=manifest.version,
+            changed=changed,
+            documents=len(manifest.documents),
+            chunks=manifest.chunk_count,
+            documents_added=len(after.keys() - before.keys()) if changed else 0,
+            documents_updated=sum(
+                1 for k in after.keys() & before.keys() if after[k] != before[k]
+            ),
+            documents_removed=len(before.keys() - after.keys()) if changed else 0,
+            chunks_added=len(new_ids - old_ids),
+            chunks_removed=len(old_ids - new_ids),
+            texts_embedded=embedded,
+            seconds=time.perf_counter() - started,
+        )

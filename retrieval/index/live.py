@@ -1,0 +1,180 @@
+"""The index version that questions are answered from, and its lifecycle: reload, rollback,
+and following a version another process published.
+
+One immutable `LiveIndex` is served at a time and swapped by a single assignment, so a
+question always sees one complete index version.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from config import Settings
+from retrieval.errors import IndexUnavailableError, IngestError
+from retrieval.index.embedders import Embedder
+from retrieval.index.ingest import Ingestor
+from retrieval.index.search import HybridSearcher
+from retrieval.index.store import IndexStore
+from retrieval.index.vector_cache import VectorCache
+from retrieval.models import IndexedSentence, IngestReport, Manifest, Matrix, Passage
+from retrieval.sources.documents import sha256
+from retrieval.text import acronym_terms, terms
+
+log = logging.getLogger(__name__)
+
+_WORD_IN_CAPS = re.compile(r"(?<=[\w,;:]\s)([A-Z][\w'\u2019-]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveIndex:
+    manifest: Manifest
+    searcher: HybridSearcher
+    sentences: dict[str, tuple[IndexedSentence, ...]]  # by chunk id
+    proper_nouns: frozenset[str]  # stems the corpus writes capitalised
+
+    def all_sentences(self) -> list[IndexedSentence]:
+        return [sentence for group in self.sentences.values() for sentence in group]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedSentences:
+    """Every sentence of a set of passages, ready for answering: what `LiveIndex` holds."""
+
+    by_chunk: dict[str, tuple[IndexedSentence, ...]]
+    proper_nouns: frozenset[str]
+
+
+def sentence_text(passage: Passage, index: int) -> str:
+    span = passage.sentences[index]
+    return passage.text[span.start - passage.start : span.end - passage.start]
+
+
+def index_sentences(
+    passages: Sequence[Passage], vectors_by_hash: Mapping[str, Matrix]
+) -> IndexedSentences:
+    """The passages' sentences with their terms, context and vectors (looked up by the hash of
+    each sentence's text), and the corpus's proper nouns: no store or model needed."""
+    document_terms: dict[str, set[str]] = {}
+    for passage in passages:
+        whole = f"{passage.title}\n{passage.section}\n{passage.text}"
+        document_terms.setdefault(passage.doc_id, set()).update(
+            terms(whole) + acronym_terms(whole)
+        )
+    frozen_terms = {doc_id: frozenset(found) for doc_id, found in document_terms.items()}
+    by_chunk: dict[str, tuple[IndexedSentence, ...]] = {}
+    capitalised: Counter[str] = Counter()
+    lowercase: Counter[str] = Counter()
+    for passage in passages:
+        context = frozenset(terms(f"{passage.title} {passage.section}"))
+        records = []
+        for position, span in enumerate(passage.sentences):
+            text = sentence_text(passage, position)
+            records.append(
+                IndexedSentence(
+                    passage,
+                    position,
+                    span,
+                    text,
+                    frozenset(terms(text) + acronym_terms(text)),
+                    context,
+                    frozen_terms[passage.doc_id],
+                    vectors_by_hash[sha256(text)],
+                )
+            )
+            capital_words = set(_WORD_IN_CAPS.findall(text))
+            for word in re.findall(r"[^\W\d_][\w'\u2019-]*", text[1:]):
+                (capitalised if word in capital_words else lowercase).update(terms(word))
+        by_chunk[passage.chunk_id] = tuple(records)
+    proper_nouns = frozenset(t for t, n in capitalised.items() if n > 2 * lowercase[t])
+    return IndexedSentences(by_chunk, proper_nouns)
+
+
+class LiveIndexes:
+    """Keeps the live index version: builds it on reload or rollback, and follows a newer
+    version another process (the CLI, another bot) published."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: IndexStore,
+        cache: VectorCache,
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._store = store
+        self._cache = cache
+        self._ingestor = Ingestor(
+            settings.sources_dir,
+            store,
+            cache,
+            embedder,
+            settings.chunk_chars,
+            settings.max_document_bytes,
+        )
+        self._live: LiveIndex | None = None
+
+    @property
+    def store(self) -> IndexStore:
+        return self._store
+
+    def ingest(self, wait: bool = True) -> IngestReport:
+        """Re-read the sources; publish and serve a new version if anything changed.
+        Questions meanwhile are answered from the version being replaced."""
+        report = self._ingestor.run(wait)
+        if self._live is None or self._live.manifest.version != report.version:
+            self._live = self._load(self._require_manifest())
+        return report
+
+    def rollback(self) -> Manifest:
+        """Serve the previous index version again (until the next reload)."""
+        with self._store.writer_lock(wait=False):
+            manifest = self._store.rollback()
+        self._live = self._load(manifest)
+        return manifest
+
+    def ensure(self) -> IngestReport | None:
+        """Bring the index up to date; with a bad source, keep serving the last good one."""
+        try:
+            return self.ingest()
+        except IngestError as error:
+            if self._store.current() is None:
+                raise
+            log.warning("answering from the last good index: %s", error)
+            self._live = self._live or self._load(self._require_manifest())
+            return None
+
+    def current(self) -> LiveIndex:
+        """The index to answer from; follows a newer version published by another process."""
+        live = self._live
+        if live is None or self._store.current_version() not in (None, live.manifest.version):
+            live = self._live = self._load(self._require_manifest())
+        return live
+
+    def _require_manifest(self) -> Manifest:
+        manifest = self._store.current()
+        if manifest is None:
+            raise IndexUnavailableError("nothing is indexed yet; run `briefbot ingest`")
+        return manifest
+
+    def _load(self, manifest: Manifest) -> LiveIndex:
+        if manifest.embedder != self._embedder.identity:
+            raise IndexUnavailableError(
+                f"the index was built with {manifest.embedder}, not {self._embedder.identity}; "
+                "run `briefbot ingest` to re-index"
+            )
+        searcher = HybridSearcher(
+            self._store, manifest, self._settings.vector_weight, self._settings.lexical_weight
+        )
+        texts = [
+            sentence_text(passage, index)
+            for passage in searcher.passages
+            for index in range(len(passage.sentences))
+        ]
+        vectors, _ = self._cache.embed(self._embedder, texts)
+        indexed = index_sentences(searcher.passages, vectors)
+        return LiveIndex(manifest, searcher, indexed.by_chunk, indexed.proper_nouns)

@@ -1,0 +1,1 @@
+"""The chat model behind LLM answers and briefings, and its prompt files."""

@@ -1,0 +1,310 @@
+"""The data every stage and front end shares: documents and passages, index versions, search
+hits, citations, answers and briefings. Plain frozen dataclasses; no I/O here.
+
+Offsets (`Span`, `start`/`end`) are character offsets into a source file's text exactly as
+decoded from its bytes, so any quote can be checked against the file later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Matrix = npt.NDArray[np.float32]
+
+NOT_COVERED = "The documents don't cover this."
+MODE_EXTRACTIVE = "extractive"
+MODE_LLM = "llm"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range [start, end) of a text."""
+
+    start: int
+    end: int
+
+    def of(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    body: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    doc_id: str  # path relative to the sources dir, with forward slashes
+    path: Path
+    title: str
+    date: str | None  # ISO yyyy-mm-dd when the document states one
+    text: str
+    sections: tuple[Section, ...]
+    content_hash: str
+    hard_wrapped: bool
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrievable chunk: whole sentences of one section of one document."""
+
+    chunk_id: str
+    doc_id: str
+    file_name: str
+    title: str
+    date: str | None
+    section: str
+    chunk_index: int
+    start: int
+    end: int
+    text: str
+    content_hash: str
+    sentences: tuple[Span, ...]  # offsets into the source file, like start/end
+
+
+# -- index --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    doc_id: str
+    file_name: str
+    title: str
+    date: str | None
+    sections: tuple[str, ...]
+    chunks: int
+    content_hash: str
+    size_bytes: int
+    added_at: str = ""  # when the document first appeared in the index
+    updated_at: str = ""  # when its content last changed
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What one index version holds; written once, never changed."""
+
+    version: int
+    collection: str
+    embedder: str
+    chunk_chars: int
+    created_at: str
+    documents: tuple[DocumentInfo, ...]
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(document.chunks for document in self.documents)
+
+    def content_hashes(self) -> dict[str, str]:
+        """Each document's content hash by id: what a briefing covered."""
+        return {document.doc_id: document.content_hash for document in self.documents}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Manifest:
+        data = json.loads(raw)
+        documents = tuple(
+            DocumentInfo(**{**document, "sections": tuple(document["sections"])})
+            for document in data.pop("documents")
+        )
+        return cls(**data, documents=documents)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    version: int
+    changed: bool
+    documents: int
+    chunks: int
+    documents_added: int
+    documents_updated: int
+    documents_removed: int
+    chunks_added: int
+    chunks_removed: int
+    texts_embedded: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    passage: Passage
+    score: float  # fused reciprocal-rank score: only comparable within one search
+    similarity: float  # cosine similarity of question and passage, 0 when not a vector hit
+    lexical: float  # BM25 score, 0 when no term matched
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedSentence:
+    """One sentence of a passage, with what answering and briefing need to judge it."""
+
+    passage: Passage
+    position: int  # index within its passage
+    span: Span  # offsets into the source file
+    text: str
+    terms: frozenset[str]
+    context_terms: frozenset[str]  # the document title's and section heading's terms
+    document_terms: frozenset[str]  # every term of its document
+    vector: Matrix
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    n: int
+    document: str
+    title: str
+    section: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    date: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public `--json` shape of a citation."""
+        return {
+            "n": self.n,
+            "document": self.document,
+            "title": self.title,
+            "section": self.section,
+            "chunk_id": self.chunk_id,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "date": self.date,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What every front end renders. `mode` is "extractive" offline."""
+
+    question: str
+    text: str
+    grounded: bool
+    mode: str
+    citations: tuple[Citation, ...]
+    # When not grounded: the nearest documents' titles, so the user can rephrase.
+    suggestions: tuple[str, ...] = ()
+    note: str | None = None
+    # Why an LLM answer was not used (timeout, rate_limited, no_valid_citation, ...).
+    fallback: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "grounded": self.grounded,
+            "mode": self.mode,
+            "citations": [citation.to_json() for citation in self.citations],
+            "suggestions": list(self.suggestions),
+            "note": self.note,
+            "fallback": self.fallback,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        citations = tuple(
+            Citation(**{**citation, "score": float(citation["score"])})
+            for citation in data["citations"]
+        )
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            grounded=data["grounded"],
+            mode=data["mode"],
+            citations=citations,
+            suggestions=tuple(data.get("suggestions", ())),
+            note=data.get("note"),
+            fallback=data.get("fallback"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerUpdate:
+    """One item of a streamed answer: the text so far while the model writes it (unchecked,
+    for display only), or, always last, the checked answer."""
+
+    draft: str = ""
+    answer: Answer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One question and its answer, for reading a follow-up."""
+
+    question: str
+    answer: str
+
+
+# -- briefings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingPoint:
+    text: str
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    topic: str | None
+    version: int
+    bottom_line: BriefingPoint | None
+    key_points: tuple[BriefingPoint, ...]
+    positions: tuple[BriefingPoint, ...]
+    unclear: tuple[BriefingPoint, ...]
+    mode: str = MODE_EXTRACTIVE
+    fallback: str | None = None  # why an LLM briefing was not used
+
+    @property
+    def citations(self) -> list[Citation]:
+        points = [self.bottom_line] if self.bottom_line else []
+        points += [*self.key_points, *self.positions, *self.unclear]
+        return [point.citation for point in points]
+
+    def to_json(self) -> dict[str, Any]:
+        def point(p: BriefingPoint) -> dict[str, Any]:
+            return {"text": p.text, "citation": p.citation.to_json()}
+
+        return {
+            "topic": self.topic,
+            "index_version": self.version,
+            "bottom_line": point(self.bottom_line) if self.bottom_line else None,
+            "key_points": [point(p) for p in self.key_points],
+            "positions": [point(p) for p in self.positions],
+            "unclear": [point(p) for p in self.unclear],
+            "mode": self.mode,
+            "fallback": self.fallback,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsNew:
+    """What changed in the documents since a chat's last briefing on a topic.
+
+    `documents` is the snapshot (id: content hash) to remember as briefed once delivered;
+    `briefing` covers only the changed documents, or is None when nothing changed."""
+
+    documents: dict[str, str]
+    changed_titles: tuple[str, ...]
+    briefing: Briefing | None

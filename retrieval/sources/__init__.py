@@ -1,0 +1,1 @@
+"""Source documents: reading and parsing them, extracting uploads, and the verbatim check."""

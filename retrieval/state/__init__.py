@@ -1,0 +1,2 @@
+"""What the bot remembers between messages: answers and votes, the audit log, conversations,
+briefing subscriptions."""
