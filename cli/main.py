@@ -24,7 +24,7 @@ from config import Settings, SettingsError, load_settings
 from config.logs import configure_logging, redact
 from retrieval.composition import open_knowledge_base
 from retrieval.errors import BriefbotError, QuestionError
-from retrieval.evaluation import evaluate, load_questions
+from retrieval.evaluation import HALVES, evaluate, load_questions
 from retrieval.models import NOT_COVERED, Answer, IngestReport, Turn
 from retrieval.service import KnowledgeBase
 from retrieval.sources.documents import sources_signature
@@ -221,7 +221,7 @@ def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int
 
 
 def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    questions = load_questions(args.questions_file)
+    questions = load_questions(args.questions_file, args.half)
     kb.ensure_index()
     k = args.k or args.settings.top_k
     report = evaluate(kb, questions, k, args.settings.sources_dir)
@@ -333,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("questions_file", type=Path, metavar="QUESTIONS.jsonl")
     evaluation.add_argument("--json", action="store_true", help="metrics and per-question details")
     evaluation.add_argument("-k", type=int, default=None, choices=range(1, 51), metavar="N")
+    evaluation.add_argument(
+        "--half",
+        choices=HALVES,
+        default=None,
+        help="only the tuning or the held-out half of the questions (fixed by a hash of each)",
+    )
     return parser
 
 
