@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install run test lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv with the pinned dependencies (fast when nothing changed)
 
@@ -30,6 +30,10 @@ lint: $(STAMP) ## ruff (lint and format check) and mypy
 
 bench: $(STAMP) ## ingest and question-latency benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench.run
+
+.PHONY: bench-answers
+bench-answers: $(STAMP) ## ours against the tutorial RAG and the sentence picker, on both halves of the seed, news and SQuAD sets
+	$(BIN)/python -m bench.answers
 
 clean: ## remove the venv and the local index
 	rm -rf $(VENV) .data
