@@ -7,6 +7,7 @@ from __future__ import annotations
 from config import Settings
 from retrieval.answer.service import AnswerService
 from retrieval.briefing.service import BriefingService
+from retrieval.evidence.pipeline import AnswerModels
 from retrieval.index.embedders import make_embedder
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, open_chroma
@@ -20,19 +21,23 @@ from retrieval.state.conversations import Conversations
 from retrieval.state.subscriptions import SubscriptionStore
 
 
-def open_knowledge_base(settings: Settings) -> KnowledgeBase:
-    """Open the on-disk index under the data dir (nothing is built until asked)."""
+def open_live_indexes(settings: Settings) -> LiveIndexes:
+    """The on-disk index under the data dir (nothing is built until asked)."""
     embedder = make_embedder(settings)
     store = IndexStore(open_chroma(settings.chroma_dir), settings.data_dir / "index", embedder)
-    # Prompts are loaded (and checked) now, so a broken prompt file stops the start.
-    llm = ChatModel(settings, load_prompts(settings.prompts_dir)) if settings.llm_enabled else None
     cache = VectorCache(settings.data_dir / "vectors.sqlite")
-    indexes = LiveIndexes(settings, embedder, store, cache)
+    return LiveIndexes(settings, embedder, store, cache)
+
+
+def open_knowledge_base(settings: Settings) -> KnowledgeBase:
+    """Open the on-disk index under the data dir (nothing is built until asked)."""
+    indexes = open_live_indexes(settings)
+    # The prompts and answer models are loaded (and checked) now: a broken file stops the start.
+    llm = ChatModel(settings, load_prompts(settings.prompts_dir)) if settings.llm_enabled else None
     return KnowledgeBase(
         indexes,
-        AnswerService(settings, embedder, indexes, llm),
-        BriefingService(settings, embedder, indexes, llm),
-        cache,
+        AnswerService(settings, indexes.embedder, indexes, AnswerModels.load(), llm),
+        BriefingService(settings, indexes.embedder, indexes, llm),
         llm_enabled=llm is not None,
     )
 

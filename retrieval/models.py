@@ -8,6 +8,7 @@ decoded from its bytes, so any quote can be checked against the file later.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import numpy.typing as npt
 Matrix = npt.NDArray[np.float32]
 
 NOT_COVERED = "The documents don't cover this."
+NOT_EXACTLY = "The documents don't say this exactly. The closest passage:"
 MODE_EXTRACTIVE = "extractive"
 MODE_LLM = "llm"
 
@@ -149,6 +151,18 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class CorpusStatistics:
+    """What answering needs to know about the corpus as a whole."""
+
+    idf: Mapping[str, float]  # how rare each stemmed term is, over sentences
+    unseen_idf: float  # the weight of a term no sentence has
+    common_words: frozenset[str]  # the most frequent words: the corpus's function words
+    # A sample of sentence vectors: how similar a question is to the corpus at large, so that
+    # similarities mean the same whatever the embedder's scale.
+    background: Matrix
+
+
+@dataclass(frozen=True, slots=True)
 class IndexedSentence:
     """One sentence of a passage, with what answering and briefing need to judge it."""
 
@@ -158,7 +172,6 @@ class IndexedSentence:
     text: str
     terms: frozenset[str]
     context_terms: frozenset[str]  # the document title's and section heading's terms
-    document_terms: frozenset[str]  # every term of its document
     vector: Matrix
 
 
@@ -208,6 +221,8 @@ class Answer:
     note: str | None = None
     # Why an LLM answer was not used (timeout, rate_limited, no_valid_citation, ...).
     fallback: str | None = None
+    # Offline: the calibrated chance that the evidence answers the question.
+    confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -219,6 +234,7 @@ class Answer:
             "suggestions": list(self.suggestions),
             "note": self.note,
             "fallback": self.fallback,
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
         }
 
     @classmethod
@@ -236,6 +252,7 @@ class Answer:
             suggestions=tuple(data.get("suggestions", ())),
             note=data.get("note"),
             fallback=data.get("fallback"),
+            confidence=data.get("confidence"),
         )
 
 

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from retrieval.answer.service import AnswerService
 from retrieval.briefing.service import BriefingService
 from retrieval.index.live import LiveIndexes
-from retrieval.index.vector_cache import VectorCache
 from retrieval.models import (
     MODE_EXTRACTIVE,
     MODE_LLM,
@@ -32,13 +31,11 @@ class KnowledgeBase:
         indexes: LiveIndexes,
         answers: AnswerService,
         briefings: BriefingService,
-        cache: VectorCache,
         llm_enabled: bool,
     ) -> None:
         self._indexes = indexes
         self._answers = answers
         self._briefings = briefings
-        self._cache = cache
         self._llm_enabled = llm_enabled
 
     @property
@@ -50,7 +47,7 @@ class KnowledgeBase:
         return self._indexes
 
     def close(self) -> None:
-        self._cache.close()
+        self._indexes.close()
 
     # -- the index ------------------------------------------------------------------------
 

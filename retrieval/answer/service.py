@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 
 from config import Settings
 from retrieval.answer.citations import Citations
-from retrieval.answer.extractive import ExtractiveAnswerer
 from retrieval.answer.grounding import (
     NOT_COVERED_MARK,
     Grounding,
@@ -21,6 +20,7 @@ from retrieval.answer.grounding import (
     leaks,
 )
 from retrieval.errors import QuestionError
+from retrieval.evidence.pipeline import AnswerModels, EvidenceAnswerer, Outcome
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex, LiveIndexes
 from retrieval.llm.chat import ChatModel, LlmFailure
@@ -28,6 +28,7 @@ from retrieval.models import (
     MODE_EXTRACTIVE,
     MODE_LLM,
     NOT_COVERED,
+    NOT_EXACTLY,
     Answer,
     AnswerUpdate,
     IndexedSentence,
@@ -58,11 +59,13 @@ class AnswerService:
         settings: Settings,
         embedder: Embedder,
         indexes: LiveIndexes,
+        models: AnswerModels,
         llm: ChatModel | None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._indexes = indexes
+        self._models = models
         self._llm = llm
         # by (index version, document, limit)
         self._examples: dict[tuple[int, str | None, int], list[str]] = {}
@@ -139,15 +142,35 @@ class AnswerService:
         live = self._indexes.current()
         vector = self._embedder.embed_question(standalone)
         hits = live.searcher.search(standalone, vector, k or self._settings.top_k)
-        candidates = [s for hit in hits for s in live.sentences[hit.passage.chunk_id]]
-        chosen = ExtractiveAnswerer(live.proper_nouns).select(standalone, vector, hits, candidates)
+        evidence = EvidenceAnswerer(self._models, live.statistics).answer(
+            standalone, vector, hits, live.sentences
+        )
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
-        citations, text = self._cite(chosen, scores)
-        if citations.all:
-            extractive = Answer(cleaned, text, True, MODE_EXTRACTIVE, citations.all)
+        citations, text = self._cite(evidence.sentences, scores)
+        if evidence.outcome is Outcome.NOT_COVERED:
+            extractive = decline(cleaned, hits, None, MODE_EXTRACTIVE, evidence.confidence)
+        elif not citations.all:
+            note = "the sources changed since indexing; run `briefbot ingest`"
+            extractive = decline(cleaned, hits, note, MODE_EXTRACTIVE, evidence.confidence)
+        elif evidence.outcome is Outcome.ANSWERED:
+            extractive = Answer(
+                cleaned,
+                text,
+                True,
+                MODE_EXTRACTIVE,
+                citations.all,
+                confidence=evidence.confidence,
+            )
         else:
-            note = "the sources changed since indexing; run `briefbot ingest`" if chosen else None
-            extractive = decline(cleaned, hits, note, MODE_EXTRACTIVE)
+            extractive = Answer(
+                cleaned,
+                f"{NOT_EXACTLY} {text}",
+                False,
+                MODE_EXTRACTIVE,
+                citations.all,
+                suggestions=nearest_titles(hits),
+                confidence=evidence.confidence,
+            )
         return _Prepared(
             cleaned, standalone, live, hits, [hit.passage for hit in hits], extractive
         )
@@ -230,9 +253,19 @@ def check_question(question: str, limit: int) -> str:
     return cleaned
 
 
-def decline(question: str, hits: Sequence[SearchHit], note: str | None, mode: str) -> Answer:
+def nearest_titles(hits: Sequence[SearchHit]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(hit.passage.title for hit in hits))[:3]
+
+
+def decline(
+    question: str,
+    hits: Sequence[SearchHit],
+    note: str | None,
+    mode: str,
+    confidence: float | None = None,
+) -> Answer:
     """The documents don't say: the answer names the closest documents instead."""
-    nearest = list(dict.fromkeys(hit.passage.title for hit in hits))[:3]
+    nearest = nearest_titles(hits)
     covered = "; ".join(nearest)
     text = f"{NOT_COVERED} Closest documents: {covered}." if covered else NOT_COVERED
-    return Answer(question, text, False, mode, (), tuple(nearest), note)
+    return Answer(question, text, False, mode, (), nearest, note, confidence=confidence)

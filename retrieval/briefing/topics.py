@@ -3,7 +3,6 @@ mention it at all (then the briefing says so rather than showing the nearest sen
 
 from __future__ import annotations
 
-from retrieval.answer.extractive import term_matches
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex
 from retrieval.models import IndexedSentence
@@ -12,6 +11,17 @@ from retrieval.text import terms
 TOPIC_MARGIN = 0.03  # how much less similar to a topic than the closest sentence is still on it
 TOPIC_TERM_SHARE = 0.25  # a topic word in more sentences than this names nothing in particular
 MIN_TOPIC_PASSAGES = 8  # passages retrieved for a topic, at least
+
+
+def term_matches(term: str, available: frozenset[str]) -> bool:
+    """The stem is there, or one that starts like it: "iraq" / "iraqi"."""
+    return term in available or (
+        len(term) >= 4
+        and any(
+            len(other) >= 4 and (other.startswith(term) or term.startswith(other))
+            for other in available
+        )
+    )
 
 
 def on_topic(live: LiveIndex, embedder: Embedder, topic: str, top_k: int) -> list[IndexedSentence]:

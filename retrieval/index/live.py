@@ -8,9 +8,6 @@ question always sees one complete index version.
 from __future__ import annotations
 
 import logging
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from config import Settings
@@ -18,15 +15,12 @@ from retrieval.errors import IndexUnavailableError, IngestError
 from retrieval.index.embedders import Embedder
 from retrieval.index.ingest import Ingestor
 from retrieval.index.search import HybridSearcher
+from retrieval.index.sentences import corpus_statistics, index_sentences, sentence_text
 from retrieval.index.store import IndexStore
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import IndexedSentence, IngestReport, Manifest, Matrix, Passage
-from retrieval.sources.documents import sha256
-from retrieval.text import acronym_terms, terms
+from retrieval.models import CorpusStatistics, IndexedSentence, IngestReport, Manifest
 
 log = logging.getLogger(__name__)
-
-_WORD_IN_CAPS = re.compile(r"(?<=[\w,;:]\s)([A-Z][\w'\u2019-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,63 +28,10 @@ class LiveIndex:
     manifest: Manifest
     searcher: HybridSearcher
     sentences: dict[str, tuple[IndexedSentence, ...]]  # by chunk id
-    proper_nouns: frozenset[str]  # stems the corpus writes capitalised
+    statistics: CorpusStatistics
 
     def all_sentences(self) -> list[IndexedSentence]:
         return [sentence for group in self.sentences.values() for sentence in group]
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedSentences:
-    """Every sentence of a set of passages, ready for answering: what `LiveIndex` holds."""
-
-    by_chunk: dict[str, tuple[IndexedSentence, ...]]
-    proper_nouns: frozenset[str]
-
-
-def sentence_text(passage: Passage, index: int) -> str:
-    span = passage.sentences[index]
-    return passage.text[span.start - passage.start : span.end - passage.start]
-
-
-def index_sentences(
-    passages: Sequence[Passage], vectors_by_hash: Mapping[str, Matrix]
-) -> IndexedSentences:
-    """The passages' sentences with their terms, context and vectors (looked up by the hash of
-    each sentence's text), and the corpus's proper nouns: no store or model needed."""
-    document_terms: dict[str, set[str]] = {}
-    for passage in passages:
-        whole = f"{passage.title}\n{passage.section}\n{passage.text}"
-        document_terms.setdefault(passage.doc_id, set()).update(
-            terms(whole) + acronym_terms(whole)
-        )
-    frozen_terms = {doc_id: frozenset(found) for doc_id, found in document_terms.items()}
-    by_chunk: dict[str, tuple[IndexedSentence, ...]] = {}
-    capitalised: Counter[str] = Counter()
-    lowercase: Counter[str] = Counter()
-    for passage in passages:
-        context = frozenset(terms(f"{passage.title} {passage.section}"))
-        records = []
-        for position, span in enumerate(passage.sentences):
-            text = sentence_text(passage, position)
-            records.append(
-                IndexedSentence(
-                    passage,
-                    position,
-                    span,
-                    text,
-                    frozenset(terms(text) + acronym_terms(text)),
-                    context,
-                    frozen_terms[passage.doc_id],
-                    vectors_by_hash[sha256(text)],
-                )
-            )
-            capital_words = set(_WORD_IN_CAPS.findall(text))
-            for word in re.findall(r"[^\W\d_][\w'\u2019-]*", text[1:]):
-                (capitalised if word in capital_words else lowercase).update(terms(word))
-        by_chunk[passage.chunk_id] = tuple(records)
-    proper_nouns = frozenset(t for t, n in capitalised.items() if n > 2 * lowercase[t])
-    return IndexedSentences(by_chunk, proper_nouns)
 
 
 class LiveIndexes:
@@ -121,6 +62,13 @@ class LiveIndexes:
     @property
     def store(self) -> IndexStore:
         return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    def close(self) -> None:
+        self._cache.close()
 
     def ingest(self, wait: bool = True) -> IngestReport:
         """Re-read the sources; publish and serve a new version if anything changed.
@@ -176,5 +124,6 @@ class LiveIndexes:
             for index in range(len(passage.sentences))
         ]
         vectors, _ = self._cache.embed(self._embedder, texts)
-        indexed = index_sentences(searcher.passages, vectors)
-        return LiveIndex(manifest, searcher, indexed.by_chunk, indexed.proper_nouns)
+        sentences = index_sentences(searcher.passages, vectors)
+        statistics = corpus_statistics([s for group in sentences.values() for s in group])
+        return LiveIndex(manifest, searcher, sentences, statistics)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.index.embedders import Embedder
-from retrieval.index.live import IndexedSentences, index_sentences, sentence_text
+from retrieval.index.sentences import index_sentences, sentence_text
 from retrieval.models import IndexedSentence, Matrix, Passage, SearchHit, SourceDocument
 from retrieval.sources.documents import cut_passages, parse_document, sha256
 from retrieval.text import terms, words
@@ -69,7 +69,7 @@ class FakeCorpus:
     embedder: FakeEmbedder
     documents: tuple[SourceDocument, ...]
     passages: tuple[Passage, ...]
-    indexed: IndexedSentences
+    by_chunk: dict[str, tuple[IndexedSentence, ...]]
     passage_vectors: Matrix  # one row per passage, in `passages` order
 
     @classmethod
@@ -102,13 +102,9 @@ class FakeCorpus:
             embedder.embed_passages([p.text for p in passages]),
         )
 
-    @property
-    def proper_nouns(self) -> frozenset[str]:
-        return self.indexed.proper_nouns
-
     def all_sentences(self) -> list[IndexedSentence]:
         """Every sentence, in document and reading order."""
-        return [s for p in self.passages for s in self.indexed.by_chunk[p.chunk_id]]
+        return [s for p in self.passages for s in self.by_chunk[p.chunk_id]]
 
     def search(self, question: str, k: int = 5) -> tuple[Matrix, list[SearchHit]]:
         """The question's vector and the `k` passages nearest to it, best first."""
@@ -128,4 +124,4 @@ class FakeCorpus:
 
     def candidates(self, hits: list[SearchHit]) -> list[IndexedSentence]:
         """The hits' sentences, hit by hit: what the answer service gives the answerer."""
-        return [s for hit in hits for s in self.indexed.by_chunk[hit.passage.chunk_id]]
+        return [s for hit in hits for s in self.by_chunk[hit.passage.chunk_id]]

