@@ -32,6 +32,12 @@ _WANTS_DATE = re.compile(
 )
 _WANTS_NAME = re.compile(r"^\W*(?:who|whom|whose)\b|\b(?:who|whom|whose)\b|\bname[sd]?\b")
 _YEAR = re.compile(r"^(?:1[0-9]|20)\d{2}s?$")
+_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATES = re.compile(
+    rf"\b(?:{_MONTH_NAMES})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_NAMES})\b|\b(?:1[0-9]|20)\d{{2}}s?\b",
+    re.IGNORECASE,
+)
 _CAPITALISED = re.compile(r"\b[A-Z][\w'\u2019-]*")
 
 # The candidate features, in the order of the model's weights (see weights.json).
@@ -131,8 +137,10 @@ def has_kind(profile: QuestionProfile, text: str) -> bool:
     tokens = [t for t in words(text) if t not in profile.words]
     if profile.wants_date and any(t in MONTHS or _YEAR.match(t) for t in tokens):
         return True
-    if profile.wants_number and any(t[0].isdigit() for t in tokens):
-        return True
+    if profile.wants_number and any(
+        t[0].isdigit() and t not in profile.words for t in words(_DATES.sub(" ", text))
+    ):
+        return True  # a count or an amount; "January 4" and "2003" are dates, not counts
     if profile.wants_name:
         question_names = _names(profile.text) | set(profile.words)
         return bool(_names(text) - question_names)
