@@ -97,7 +97,8 @@ class RenderedAnswer:
 
 
 def _answer_blocks(answer: Answer, limit: int) -> list[str]:
-    if answer.grounded:
+    # An answer, or "the documents don't say this exactly" with the closest passage cited.
+    if answer.grounded or answer.citations:
         return split_text(answer.text, limit)
     lines = [f"<b>{escape(NOT_COVERED, quote=False)}</b>"]
     if answer.suggestions:

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.render import MESSAGE_LIMIT, answer_keyboard, render_answer, split_text, utf16_length
-from retrieval.models import Answer, Citation
+from retrieval.models import NOT_EXACTLY, Answer, Citation
 
 
 class _TagChecker(HTMLParser):
@@ -103,6 +103,15 @@ def test_a_declined_answer_names_the_closest_documents() -> None:
     assert "The documents don't cover this." in text
     assert "Second <doc>" in text
     assert not rendered.togglable
+
+
+def test_the_closest_passage_is_shown_as_such_with_its_quote() -> None:
+    text = f"{NOT_EXACTLY} The quay opens in May. [1]"
+    answer = Answer("q", text, False, "extractive", (citation(1, "The quay opens in May."),))
+    shown = visible(render_answer(answer, show_quotes=True).parts[0])
+    assert shown.startswith(NOT_EXACTLY)
+    assert "The documents don't cover this." not in shown
+    assert "The quay opens in May." in shown.split("Sources")[1]
 
 
 def test_split_text_never_exceeds_the_limit_even_for_one_huge_word() -> None:
