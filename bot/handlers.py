@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from functools import partial
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -24,7 +26,8 @@ from bot.render import (
     render_sources,
     render_welcome,
 )
-from bot.streaming import LiveReply
+from bot.streaming import LiveReply, deliver
+from config.logs import redact
 from retrieval.errors import BriefbotError, IndexUnavailableError, QuestionError
 from retrieval.models import Answer, Turn
 
@@ -178,11 +181,21 @@ async def on_error(update: object, context: BriefContext) -> None:
         ids = f"update {update.update_id} chat {chat.id if chat else '-'}"
         ids += f" user {user.id if user else '-'}"
     log.error("error while handling %s", ids or "no update", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        try:
-            await update.effective_message.reply_text(GENERIC_FAILURE)
-        except Exception:  # noqa: BLE001 (the apology is best effort)
-            log.warning("could not tell the user about the error", exc_info=True)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    message = update.effective_message
+    text = GENERIC_FAILURE
+    user = update.effective_user
+    if user is not None and user.id in context.services.settings.admin_ids:
+        # Admins can act on the reason (a full disk, a broken store); redacted like the logs.
+        reason = redact(
+            f"{type(context.error).__name__}: {context.error}", context.services.settings.secrets()
+        )
+        text += f"\n\nFor admins: {reason[:500]}"
+    try:
+        await deliver(partial(message.reply_text, text), "an apology")
+    except Exception:  # noqa: BLE001 (the apology is best effort)
+        log.warning("could not tell the user about the error", exc_info=True)
 
 
 async def reset(update: Update, context: BriefContext) -> None:
@@ -233,6 +246,11 @@ async def _answer(
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
     services.conversations.add(key, Turn(cleaned, answer.text))
-    answer_id = await asyncio.to_thread(services.answers.record, answer)
     rendered = render_answer(answer, show_quotes=True)
+    try:
+        answer_id = await asyncio.to_thread(services.answers.record, answer)
+    except sqlite3.Error as error:  # a full disk, say: the answer still goes out, unbuttoned
+        log.warning("answer log not written (%s); sending the answer without buttons", error)
+        await live.finish(rendered.parts, None)
+        return
     await live.finish(rendered.parts, answer_keyboard(answer_id, True, rendered.togglable))

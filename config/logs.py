@@ -18,7 +18,7 @@ REDACTED = "[REDACTED]"
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """The text with every secret replaced, longest first, as written or URL-encoded."""
-    for value in sorted(secrets, key=len, reverse=True):
+    for value in sorted((secret for secret in secrets if secret), key=len, reverse=True):
         text = text.replace(value, REDACTED).replace(quote(value, safe=""), REDACTED)
     return text
 
@@ -54,7 +54,9 @@ def install_redaction(secrets: Iterable[str]) -> None:
     if not isinstance(factory, _RedactingRecordFactory):
         factory = _RedactingRecordFactory(factory)
         logging.setLogRecordFactory(factory)
-    factory.secrets.update(secret for secret in secrets if len(secret) >= 6)
+    # Every secret, however short: a short key is still a key (it may garble logs that happen
+    # to contain its characters, which is the lesser harm).
+    factory.secrets.update(secret for secret in secrets if secret)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

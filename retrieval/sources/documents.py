@@ -253,15 +253,18 @@ def _passage(document: SourceDocument, section: Section, group: list[Span], inde
 
 
 def discover_sources(sources_dir: Path) -> list[Path]:
-    """The supported files under the sources dir, in a stable order; hidden files skipped."""
+    """The supported files under the sources dir, in a stable order; hidden files skipped,
+    and so is a link to anything outside the sources dir (it would publish that file)."""
     if not sources_dir.is_dir():
         return []
+    root = sources_dir.resolve()
     return sorted(
         path
         for path in sources_dir.rglob("*")
         if path.suffix.lower() in SUPPORTED_SUFFIXES
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(sources_dir).parts)
+        and path.resolve().is_relative_to(root)
     )
 
 

@@ -16,6 +16,7 @@ from bot.app import build_application
 from bot.context import Services
 from bot.handlers import GENERIC_FAILURE
 from bot.render import EDITED_HINT, NON_TEXT_HINT
+from bot.streaming import SEND_ATTEMPTS
 from cli.main import main as cli_main
 from config import Settings
 from retrieval.composition import open_knowledge_base
@@ -224,21 +225,62 @@ async def test_a_failed_send_is_logged_without_the_token_and_the_user_is_told(
 ) -> None:
     for name in ("", "httpx", "telegram"):  # everything, whatever other tests configured
         caplog.set_level(logging.DEBUG, logger=name)
-    bot.api.fail_next("sendMessage", 500, description="Internal Server Error")
+    # The Bot API fails every try of the answer: the error handler apologises.
+    bot.api.fail_next("sendMessage", 500, description="Internal Server Error", times=SEND_ATTEMPTS)
     bot.api.private_message(QUESTION)
     await bot.api.wait_for("sendMessage", lambda p: p["text"] == GENERIC_FAILURE)
-    bot.api.fail_next("sendMessage", 429, retry_after=1)  # honoured by the rate limiter
-    bot.api.private_message("Who is Justin Logan?")
-    refused = await bot.api.wait_for("sendMessage", lambda p: "Cato" in p["text"])
-    answered = await bot.api.wait_for("sendMessage", lambda p: "Cato" in p["text"], timeout=60)
-    assert refused.status == 429
-    assert answered.ok
     assert any(r.levelno == logging.ERROR and "update" in r.getMessage() for r in caplog.records)
     assert any("Traceback" in (r.exc_text or "") for r in caplog.records)
     logged = caplog.text + "".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert "/bot[REDACTED]/sendMessage" in logged  # request URLs were logged, redacted...
     assert TOKEN not in logged  # ...so the token never shows
     assert TOKEN.split(":")[1] not in logged
+
+
+@pytest.mark.parametrize(
+    ("status", "times"),
+    [
+        (500, 1),  # Internal Server Error
+        (502, 2),  # Bad Gateway, twice
+        (429, 4),  # flood control once more than the rate limiter retries by itself
+    ],
+)
+async def test_an_answer_survives_transient_bot_api_failures_and_arrives_once(
+    bot: RunningBot, status: int, times: int
+) -> None:
+    bot.api.fail_next("sendMessage", status, retry_after=1, times=times)
+    bot.api.private_message(QUESTION)
+    tries = [
+        await bot.api.wait_for("sendMessage", lambda p: "2,500" in p["text"], timeout=60)
+        for _ in range(times + 1)
+    ]
+    assert [t.ok for t in tries] == [False] * times + [True]
+    sent = [c for c in bot.api.calls_of("sendMessage") if c.ok]
+    assert len(sent) == 1  # delivered once, not once per try
+    assert GENERIC_FAILURE not in [c.params["text"] for c in bot.api.calls_of("sendMessage")]
+
+
+async def test_an_answer_is_sent_when_the_answer_log_cannot_be_written(
+    bot: RunningBot,
+) -> None:
+    # A full disk or a broken store: the computed answer still reaches the user.
+    bot.services.answers.close()
+    bot.api.private_message(QUESTION)
+    answered = await bot.api.wait_for("sendMessage", lambda p: "2,500" in p["text"])
+    assert "reply_markup" not in answered.params  # no vote buttons without a logged answer
+
+
+async def test_an_admin_is_told_why_a_question_failed(
+    bot_settings: Callable[..., Settings], api: FakeBotApi
+) -> None:
+    settings = bot_settings(admin_ids="1111")
+    services = Services.create(settings, open_knowledge_base(settings))
+    async with serving(build_application(settings, services), api):
+        api.fail_next("sendMessage", 500, times=SEND_ATTEMPTS)
+        api.private_message(QUESTION)  # from user 1111, the admin
+        apology = await api.wait_for("sendMessage", lambda p: GENERIC_FAILURE in p["text"])
+    assert "For admins: NetworkError" in apology.params["text"]
+    assert TOKEN not in apology.params["text"]
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ from retrieval.errors import DocumentError
 from retrieval.sources.documents import (
     cut_passages,
     decode_source,
+    discover_sources,
     parse_document,
     read_source_text,
 )
@@ -133,3 +134,15 @@ def test_byte_order_mark_and_horizontal_rules_are_not_front_matter() -> None:
 def test_a_title_from_text_without_spaces_stays_short() -> None:
     document = parse("\u6f22\u5b57" * 5000 + "\u3002", "cjk.txt")
     assert len(document.title) <= 91
+
+
+def test_a_link_to_a_file_outside_the_sources_dir_is_not_a_source(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    (sources / "inside").mkdir(parents=True)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Not for publishing.\n", encoding="utf-8")
+    (sources / "inside" / "report.txt").write_text("A report.\n", encoding="utf-8")
+    (sources / "escape.txt").symlink_to(outside)
+    (sources / "alias.txt").symlink_to(sources / "inside" / "report.txt")
+    found = [path.relative_to(sources).as_posix() for path in discover_sources(sources)]
+    assert found == ["alias.txt", "inside/report.txt"]
