@@ -3,10 +3,14 @@ the data dir (shared by the bot and the CLI)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def write_atomically(path: Path, content: str | bytes) -> None:
@@ -31,6 +35,16 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         os.close(directory)
 
 
+def set_aside(path: Path, why: str) -> Path:
+    """Rename a damaged file or folder out of the way (never delete it: someone may want to
+    look), and say so; returns where it went."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}-{time.time_ns() % 10**6:06d}")
+    path.rename(target)
+    log.warning("%s is damaged (%s); set aside as %s, starting afresh", path, why, target.name)
+    return target
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection usable from worker threads (callers serialise with their own lock), in WAL
     mode with a long lock timeout, so a reader never fails while another process writes."""
@@ -45,10 +59,27 @@ class SqliteStore:
     The methods block; call them from a worker thread in async code."""
 
     def __init__(self, path: Path, schema: str) -> None:
-        self._connection = connect(path)
         self._lock = threading.Lock()
-        with self._lock, self._connection:
-            self._connection.executescript(schema)
+        try:
+            self._connection = self._open(path, schema)
+        except sqlite3.DatabaseError as error:  # not a database, or a damaged one
+            for damaged in (path, path.with_name(path.name + "-wal")):
+                if damaged.exists():
+                    set_aside(damaged, str(error))
+            path.with_name(path.name + "-shm").unlink(missing_ok=True)  # a rebuildable index
+            self._connection = self._open(path, schema)
+
+    @staticmethod
+    def _open(path: Path, schema: str) -> sqlite3.Connection:
+        connection = connect(path)
+        try:
+            with connection:
+                connection.executescript(schema)
+                connection.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise
+        return connection
 
     def close(self) -> None:
         with self._lock:

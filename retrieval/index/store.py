@@ -8,6 +8,7 @@ ones and orphans of a crashed ingest are removed at the next publish.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -21,13 +22,14 @@ from typing import Any, cast
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from retrieval.errors import IndexUnavailableError, IngestError, ReloadInProgressError
 from retrieval.index.embedders import Embedder
 from retrieval.models import DocumentInfo, Manifest, Matrix, Passage, Span
-from retrieval.storage import write_atomically
+from retrieval.storage import set_aside, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,18 @@ _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
 
 
 def open_chroma(path: Path) -> ClientAPI:
-    """An on-disk Chroma client with telemetry off (nothing may leave the machine)."""
+    """An on-disk Chroma client with telemetry off (nothing may leave the machine). A store
+    Chroma cannot open is set aside and a new one started: the sources rebuild it."""
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except ChromaError as error:
+        set_aside(path, str(error))
+        # Chroma keeps one system per path for the process, the broken one included.
+        SharedSystemClient._identifier_to_system.pop(str(path), None)  # noqa: SLF001
+        path.mkdir(parents=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
 def _metadata(passage: Passage) -> dict[str, str | int]:
@@ -105,12 +114,19 @@ class IndexStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _pointer(self) -> dict[str, int]:
+        """The live and previous version numbers. The pointer is only ever replaced whole,
+        so one that does not parse is damaged: it is set aside and the index rebuilt."""
+        path = self._dir / "current.json"
         try:
-            raw = json.loads((self._dir / "current.json").read_text(encoding="utf-8"))
+            raw = json.loads(path.read_text(encoding="utf-8"))
             return {key: int(raw[key]) for key in ("version", "previous") if raw.get(key)}
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            with contextlib.suppress(FileNotFoundError):  # another process set it aside
+                set_aside(path, f"unreadable: {error}")
+            return {}
+        except OSError as error:
             raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
 
     def current_version(self) -> int | None:
@@ -139,10 +155,18 @@ class IndexStore:
         return None if version is None else self.manifest(version)
 
     def manifest(self, version: int) -> Manifest:
+        path = self._dir / f"v{version}.json"
         try:
-            raw = (self._dir / f"v{version}.json").read_text(encoding="utf-8")
-            return Manifest.from_json(raw)
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            return Manifest.from_json(path.read_text(encoding="utf-8"))
+        except (ValueError, KeyError, TypeError) as error:
+            # Written whole, never changed: one that does not parse is damaged. Set aside,
+            # so the next reload rebuilds a version instead of tripping on it again.
+            with contextlib.suppress(FileNotFoundError):
+                set_aside(path, f"unreadable: {error}")
+            raise IndexUnavailableError(
+                f"index version {version} was damaged and is set aside; reloading rebuilds it"
+            ) from None
+        except OSError as error:
             raise IndexUnavailableError(
                 f"index version {version} is unreadable ({error})"
             ) from None

@@ -1,0 +1,88 @@
+"""Damaged state heals: a pointer, manifest, Chroma store or cache that cannot be read is set
+aside (renamed, never deleted) and rebuilt from the sources; a damaged answer or subscription
+store is set aside and started fresh. The questions keep being answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from retrieval.composition import open_answer_log, open_knowledge_base, open_subscriptions
+from retrieval.models import Answer
+from retrieval.service import KnowledgeBase
+
+QUESTION = "Who is Justin Logan?"
+
+
+def set_aside(directory: Path, name: str) -> list[Path]:
+    return sorted(directory.glob(f"{name}.corrupt-*"))
+
+
+def answered_after_reopening(settings: Settings) -> Answer:
+    reopened = open_knowledge_base(settings)
+    try:
+        reopened.ensure_index()
+        return reopened.ask(QUESTION)
+    finally:
+        reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "name"),
+    [
+        (lambda data: (data / "index" / "current.json").write_text("garbage{"), "current.json"),
+        (lambda data: (data / "index" / "v1.json").write_text("{"), "v1.json"),
+        (
+            lambda data: (data / "vectors.sqlite").write_bytes(b"not a database" * 100),
+            "vectors.sqlite",
+        ),
+        (
+            lambda data: (data / "chroma" / "chroma.sqlite3").write_bytes(b"\x00garbage" * 64),
+            "chroma",
+        ),
+    ],
+    ids=["pointer", "manifest", "vector cache", "chroma store"],
+)
+def test_damaged_index_state_is_set_aside_and_rebuilt(
+    kb: KnowledgeBase, settings: Settings, damage: Callable[[Path], object], name: str
+) -> None:
+    kb.close()
+    damage(settings.data_dir)
+    answer = answered_after_reopening(settings)
+    assert answer.grounded
+    assert "Cato Institute" in answer.citations[0].quote
+    where = settings.data_dir / "index" if name.endswith(".json") else settings.data_dir
+    assert len(set_aside(where, name)) == 1  # kept for a look, not deleted
+
+
+def damaged_store(settings: Settings, name: str) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / name
+    path.write_bytes(b"this is not SQLite" * 50)
+    return path
+
+
+def test_a_damaged_answer_log_is_set_aside_and_started_fresh(settings: Settings) -> None:
+    damaged_store(settings, "answers.sqlite")
+    answers = open_answer_log(settings)
+    try:
+        answer = Answer("q", "a", False, "extractive", ())
+        assert answers.get(answers.record(answer)) == answer
+    finally:
+        answers.close()
+    assert len(set_aside(settings.data_dir, "answers.sqlite")) == 1
+
+
+def test_a_damaged_subscription_store_is_set_aside_and_started_fresh(
+    settings: Settings,
+) -> None:
+    damaged_store(settings, "subscriptions.sqlite")
+    subscriptions = open_subscriptions(settings)
+    try:
+        assert subscriptions.all() == []
+    finally:
+        subscriptions.close()
+    assert len(set_aside(settings.data_dir, "subscriptions.sqlite")) == 1
