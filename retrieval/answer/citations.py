@@ -7,6 +7,7 @@ is not verbatim in the source file at its offsets is dropped before it gets a nu
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,15 @@ from retrieval.models import Citation, IndexedSentence
 from retrieval.sources.verify import SourceTexts
 
 log = logging.getLogger(__name__)
+
+# A document's own footnote marks ("... as reported [7].") would read as our citations.
+_BRACKETED_NUMBERS = re.compile(r"\[(\s*\d{1,3}(?:\s*[,\u2013-]\s*\d{1,3})*\s*)\]")
+
+
+def display_text(text: str) -> str:
+    """Text of a document as shown beside our markers: its own "[7]" becomes "(7)", so every
+    [n] a reader sees is one of ours. (Quotes stay verbatim; this is only the answer text.)"""
+    return _BRACKETED_NUMBERS.sub(r"(\1)", text)
 
 
 class Citations:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from config import Settings
-from retrieval.answer.citations import Citations
+from retrieval.answer.citations import Citations, display_text
 from retrieval.answer.grounding import (
     NOT_COVERED_MARK,
     Grounding,
@@ -237,7 +237,9 @@ class AnswerService:
         for chunk_id, group in by_passage.items():
             citation = citations.cite(group, scores.get(chunk_id, 0.0))
             if citation is not None:
-                parts.extend(f"{sentence.text} [{citation.n}]" for sentence in group)
+                parts.extend(
+                    f"{display_text(sentence.text)} [{citation.n}]" for sentence in group
+                )
         return citations, " ".join(parts)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.answer.citations import Citations
+from retrieval.answer.citations import Citations, display_text
 from retrieval.models import Briefing, BriefingPoint, IndexedSentence
 
 MAX_KEY_POINTS = 6
@@ -21,6 +21,8 @@ MAX_PER_SECTION = 3
 MAX_POSITIONS = 4
 MAX_UNCLEAR = 3
 DUPLICATE_SIMILARITY = 0.92
+MIN_POINT_WORDS = 4
+MAX_WORD_CHARS = 60  # longer than any word: a URL or a hash
 # A position: someone's words, quoted or reported.
 _POSITION = re.compile(
     r"[\u201c\"]|\b(?:said|says|told|argued|argues|stressed|insisted|denied|denies|"
@@ -55,6 +57,7 @@ def select_points(
     IndexedSentence | None, list[IndexedSentence], list[IndexedSentence], list[IndexedSentence]
 ]:
     """The bottom line, key points, positions and unclear points, each in document order."""
+    sentences = [s for s in sentences if _readable(s.text)]
     if not sentences:
         return None, [], [], []
     central = _centrality(sentences)
@@ -86,6 +89,13 @@ def select_points(
     return bottom, key_points, positions, unclear
 
 
+def _readable(text: str) -> bool:
+    """A sentence a person would read as a point: a few words, none of them a wall of
+    characters (a long URL, a hash, a table flattened into one line)."""
+    tokens = text.split()
+    return len(tokens) >= MIN_POINT_WORDS and max(map(len, tokens)) <= MAX_WORD_CHARS
+
+
 def _in_order(sentences: list[IndexedSentence]) -> list[IndexedSentence]:
     return sorted(sentences, key=lambda s: (s.passage.doc_id, s.span.start))
 
@@ -105,7 +115,7 @@ def build_briefing(
         for sentence in chosen:
             citation = citations.cite([sentence])
             if citation is not None:
-                result.append(BriefingPoint(sentence.text, citation))
+                result.append(BriefingPoint(display_text(sentence.text), citation))
         return tuple(result)
 
     bottom_points = points([bottom] if bottom else [])

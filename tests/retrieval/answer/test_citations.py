@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.answer.citations import Citations
+from retrieval.answer.citations import Citations, display_text
 from tests.fakes.embedder import FakeCorpus
 
 ARTICLE = """Harbour report
@@ -45,3 +45,11 @@ def test_a_quote_the_file_no_longer_holds_is_dropped_without_using_a_number(
     assert kept is not None
     assert kept.n == 1
     assert Citations(tmp_path / "missing").cite(list(second)) is None
+
+
+def test_a_documents_own_bracketed_numbers_do_not_look_like_our_citations() -> None:
+    assert (
+        display_text("Growth was 3% [7] and [1, 2] agree.")
+        == "Growth was 3% (7) and (1, 2) agree."
+    )
+    assert display_text("A [note] stays.") == "A [note] stays."

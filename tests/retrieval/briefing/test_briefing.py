@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from config import Settings
+from retrieval.composition import open_knowledge_base
 from retrieval.service import KnowledgeBase
 from tests.conftest import SEED
 
@@ -46,3 +51,24 @@ def test_a_topic_the_documents_do_not_cover_gives_an_empty_briefing(kb: Knowledg
     briefing = kb.brief("sourdough baking")
     assert briefing.bottom_line is None
     assert briefing.citations == []
+
+
+def test_a_long_url_or_a_documents_own_footnote_mark_never_makes_a_point(
+    make_settings: Callable[..., Settings], sources: Path
+) -> None:
+    url = "https://example.org/" + "a1b2c3" * 750  # about 4,500 characters
+    (sources / "links.md").write_text(f"# Links\n\n{url}\n", encoding="utf-8")
+    (sources / "notes.md").write_text(
+        "# Notes\n\nThe U.S. strike was reported by Reuters [7] on Friday.\n", encoding="utf-8"
+    )
+    kb = open_knowledge_base(make_settings())
+    try:
+        kb.ingest()
+        briefing = kb.brief()
+        answer = kb.ask("Who reported the U.S. strike on Friday?")
+    finally:
+        kb.close()
+    points = [briefing.bottom_line, *briefing.key_points, *briefing.positions, *briefing.unclear]
+    assert all(p is not None and "a1b2c3a1b2c3" not in p.text for p in points)
+    assert all("[7]" not in p.text for p in points if p is not None)
+    assert "[7]" not in answer.text  # the document's mark is shown as (7)
