@@ -106,7 +106,8 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
         saved = cache / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
         questions = load_questions(questions_file)
         if saved.exists():
-            retrieved: Retrieved = pickle.loads(saved.read_bytes())  # noqa: S301 (our own file)
+            # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
+            retrieved = Retrieved(*pickle.loads(saved.read_bytes()))  # noqa: S301 (our own file)
             if [question for question, _, _ in retrieved.questions] == questions:
                 return retrieved
         rows = []
@@ -117,7 +118,9 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
     finally:
         indexes.close()
     retrieved = Retrieved(corpus_statistics(live.all_sentences()), live.sentences, rows)
-    saved.write_bytes(pickle.dumps(retrieved))
+    saved.write_bytes(
+        pickle.dumps((retrieved.statistics, retrieved.by_chunk, retrieved.questions))
+    )
     return retrieved
 
 
