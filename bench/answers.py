@@ -22,20 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import SentencePicker, TutorialRag
+from bench.sets import REPO, SETS
 from config import load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import HALVES, Answerer, Half, evaluate, load_questions
 from retrieval.models import Answer, SearchHit
 
-REPO = Path(__file__).resolve().parent.parent
-SETS = {
-    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
-    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
-    "squad": (
-        REPO.parent / "shared/eval/squad2-cct/docs",
-        REPO.parent / "shared/eval/squad2-cct/questions.jsonl",
-    ),
-}
 OUR_K = 5  # the default top_k
 BASELINE_K = 4  # what the baselines retrieve; they ignore the k they are asked with
 # Asked untimed first: the first questions pay for lazy loading (Chroma's query path, the

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.sets import MULTILINGUAL, REPO, SETS
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from retrieval.evaluation import HALVES, EvalQuestion, load_questions
@@ -50,16 +51,6 @@ from retrieval.evidence.pipeline import (
 from retrieval.index.sentences import corpus_statistics
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
 
-REPO = Path(__file__).resolve().parent.parent
-SETS = {
-    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
-    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
-    "squad": (
-        REPO.parent / "shared/eval/squad2-cct/docs",
-        REPO.parent / "shared/eval/squad2-cct/questions.jsonl",
-    ),
-}
-MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
 

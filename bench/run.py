@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from bench.sets import REPO, SETS
 from bench.telegram import TelegramResult
 from bench.telegram import measure as measure_telegram
 from config import load_settings
@@ -33,11 +34,7 @@ from retrieval.sources.documents import (
     read_source_text,
 )
 
-REPO = Path(__file__).resolve().parent.parent
-CORPORA = {
-    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
-    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
-}
+CORPORA = {name: SETS[name] for name in ("seed", "news")}
 
 
 @dataclass

@@ -1,0 +1,21 @@
+"""The development question sets and the documents they ask about, in one place.
+
+The news corpus (../shared/corpus/news) is not openly licensed and SQuAD
+(../shared/eval/squad2-cct) is CC BY-SA 4.0: both are read in place, never copied here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETS: dict[str, tuple[Path, Path]] = {  # name: (sources dir, questions file)
+    "seed": (REPO / "seeds", REPO / "tests/data/seed_questions.jsonl"),
+    "news": (REPO.parent / "shared/corpus/news", REPO / "bench/news_questions.jsonl"),
+    "squad": (
+        REPO.parent / "shared/eval/squad2-cct/docs",
+        REPO.parent / "shared/eval/squad2-cct/questions.jsonl",
+    ),
+}
+# The seed questions in other languages: asked about the seed's sources.
+MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
