@@ -25,6 +25,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from retrieval.errors import IndexUnavailableError, IngestError, ReloadInProgressError
 from retrieval.index.embedders import Embedder
@@ -37,11 +38,28 @@ _COLLECTION_PREFIX = "passages_v"
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
 
 
+class _OwnChromaSettings(ChromaSettings):
+    """Chroma's settings from our arguments alone: its own CHROMA_* environment variables
+    (or a CHROMA_* line in .env) must not move the index to a server behind the operator's
+    back."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def open_chroma(path: Path) -> ClientAPI:
     """An on-disk Chroma client with telemetry off (nothing may leave the machine). A store
     Chroma cannot open is set aside and a new one started: the sources rebuild it."""
     path.mkdir(parents=True, exist_ok=True)
-    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    settings = _OwnChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except ChromaError as error:

@@ -173,3 +173,19 @@ def test_a_long_running_reader_follows_a_newer_version(settings: Settings, sourc
     answer = reader.ask("How much will be spent on new bridges in 2025?")
     assert answer.grounded
     assert "40 million" in answer.citations[0].quote
+
+
+def test_chromas_own_environment_variables_do_not_move_the_index(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chroma reads CHROMA_* itself: these would send the index to a server that is not there.
+    monkeypatch.setenv("CHROMA_API_IMPL", "chromadb.api.fastapi.FastAPI")
+    monkeypatch.setenv("CHROMA_SERVER_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_SERVER_HTTP_PORT", "9")
+    kb = open_knowledge_base(settings)
+    try:
+        kb.ingest()
+        assert kb.ask("Who is Justin Logan?").grounded
+    finally:
+        kb.close()
+    assert (settings.chroma_dir / "chroma.sqlite3").exists()
