@@ -4,27 +4,34 @@ update processing and lifecycle."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable
 from typing import Any
-from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
+    Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
 
 from bot import admin, briefings, handlers
 from bot.context import BotData, BriefApplication, BriefContext, Services
+from bot.updates import SkippedUpdates, UpdatesRequest
+from bot.webhook import run_webhook
 from config import Settings
 from config.logs import install_redaction
+from retrieval.sources.worker import Extractor
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +93,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to free."""
 
 
-def register_handlers(application: BriefApplication, admin_ids: tuple[int, ...]) -> None:
+class StoppingApplication(
+    Application[ExtBot[Any], BriefContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]]
+):
+    """PTB's Application, except that stopping first kills the uploads being read: stop()
+    waits for every update in progress, and reading one may take a minute."""
+
+    def __init__(self, *, extractor: Extractor, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._extractor = extractor
+
+    async def stop(self) -> None:
+        self._extractor.stop()
+        await super().stop()
+
+
+def register_handlers(
+    application: BriefApplication, admin_ids: tuple[int, ...], extractor: Extractor
+) -> None:
     """Every handler, in one place. Order matters: the first matching handler in a group wins."""
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
@@ -98,7 +122,14 @@ def register_handlers(application: BriefApplication, admin_ids: tuple[int, ...])
     for name, callback in ADMIN_COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=new_messages & admins))
     application.add_handler(
-        MessageHandler(new_messages & private & filters.Document.ALL & admins, admin.upload)
+        MessageHandler(
+            new_messages & private & filters.Document.ALL & admins,
+            functools.partial(admin.upload, extractor=extractor),
+        )
+    )
+    # An admin's file in a group is pointed to the private chat; strangers' files are chatter.
+    application.add_handler(
+        MessageHandler(new_messages & groups & filters.Document.ALL & admins, admin.group_upload)
     )
     application.add_handler(
         CommandHandler(list(ADMIN_COMMANDS), admin.refuse, filters=new_messages)
@@ -168,20 +199,25 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
     async def post_shutdown(application: BriefApplication) -> None:
         services.close()
 
+    extractor = Extractor()
     application: BriefApplication = (
         ApplicationBuilder()
+        .application_class(StoppingApplication, kwargs={"extractor": extractor})
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_file_base_url)
+        .get_updates_request(UpdatesRequest(SkippedUpdates()))
         .context_types(ContextTypes(context=BriefContext, bot_data=BotData))
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        # A question deleted before its answer is ready still gets the answer, unthreaded.
+        .defaults(Defaults(allow_sending_without_reply=True))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data.services = services
-    register_handlers(application, settings.admin_ids)
+    register_handlers(application, settings.admin_ids, extractor)
     return application
 
 
@@ -189,13 +225,6 @@ def run_bot(settings: Settings, services: Services) -> None:
     """Serve until stopped: a webhook when BRIEFBOT_WEBHOOK_URL is set, else long polling."""
     application = build_application(settings, services)
     if settings.webhook_url and settings.webhook_secret is not None:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
+        asyncio.run(run_webhook(application, services))  # bot/webhook.py: why not PTB's
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
