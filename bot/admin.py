@@ -19,10 +19,12 @@ from bot.context import BriefContext, Services
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
 from retrieval.models import DocumentInfo, IngestReport
-from retrieval.sources.extract import extract
+from retrieval.sources.worker import Extractor
 from retrieval.storage import write_atomically
 
 NOT_ADMIN = "Sorry, only the bot's admins can manage documents."
+# What /remove puts on its Remove button: the index version and the document's position.
+_REMOVE_DATA = re.compile(r"rm:([0-9]+):([0-9]+)")
 
 
 def _who(user: User | None) -> tuple[int, str]:
@@ -196,12 +198,16 @@ async def remove_button(update: Update, context: BriefContext) -> None:
     if query.data == "rm:cancel":
         await query.edit_message_text("Nothing was removed.")
         return
-    _, version, index = query.data.split(":")
+    shown = _REMOVE_DATA.fullmatch(query.data)
+    if shown is None:  # not a button /remove made: "rm:1:-1" once removed the last document
+        await query.edit_message_text("That button is not valid; nothing was removed.")
+        return
+    version, index = int(shown[1]), int(shown[2])
     manifest = await asyncio.to_thread(services.knowledge.manifest)
-    if str(manifest.version) != version or int(index) >= len(manifest.documents):
+    if manifest.version != version or index >= len(manifest.documents):
         await query.edit_message_text("The documents changed since; please use /remove again.")
         return
-    document = manifest.documents[int(index)]
+    document = manifest.documents[index]
     path = services.settings.sources_dir / document.doc_id
     if services.documents_lock.locked():
         await query.edit_message_text("Another document change is running; try again shortly.")
@@ -237,8 +243,20 @@ def safe_file_name(file_name: str, suffix: str) -> str:
     return stem + suffix
 
 
-async def upload(update: Update, context: BriefContext) -> None:
-    """An admin sends a document: check it, save it under a safe name, index it, report."""
+async def group_upload(update: Update, context: BriefContext) -> None:
+    """An admin sends a document in a group: uploads are for the private chat, where the
+    replies about it (and any mistake in it) stay between the admin and the bot."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(
+            "To add a document, send it to me in a private chat: "
+            f"https://t.me/{context.bot.username}"
+        )
+
+
+async def upload(update: Update, context: BriefContext, extractor: Extractor) -> None:
+    """An admin sends a document: check it, save it under a safe name, index it, report.
+    Reading it runs in `extractor`'s child process, bounded in time and memory."""
     message = update.effective_message
     if message is None or message.document is None:
         return
@@ -255,7 +273,7 @@ async def upload(update: Update, context: BriefContext) -> None:
     telegram_file = await document.get_file()  # its file_path holds the token: never log it
     data = bytes(await telegram_file.download_as_bytearray())
     try:
-        extracted = await asyncio.to_thread(extract, data, name, limit)
+        extracted = await extractor.extract(data, name, limit)
     except DocumentError as error:
         await _reject(message, update.effective_user, services, name, str(error))
         return

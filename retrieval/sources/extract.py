@@ -80,7 +80,13 @@ _MAGIC = (
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HTML_START = re.compile(rb"<!doctype\s+html|<html[\s>]", re.IGNORECASE)
 _HTML_TAG = re.compile(rb"<(?:html|body)[\s>]", re.IGNORECASE)
-_MAX_UNPACKED = 256 * 1024 * 1024  # a DOCX bigger than this unzipped is a zip bomb, not a brief
+# A DOCX whose zip directory declares more than this unpacked is refused before parsing: real
+# briefs unpack to a few MB (images included), while a 737 KB bomb declared a 200 MB
+# document.xml and took 1.2 GB and eight minutes to parse. The XML parts get the lower cap
+# because python-docx parses them into trees of about ten times their size; zipfile stops
+# (BadZipFile) at the declared size, so a directory that lies about it gains nothing.
+_MAX_UNPACKED = 64 * 1024 * 1024
+_MAX_UNPACKED_XML = 32 * 1024 * 1024
 
 # Text clean-up: control characters (never NUL), lone surrogates (cannot be saved as UTF-8),
 # and invisible characters that only split words (soft hyphen, zero-width space, BOM).
@@ -244,6 +250,8 @@ def _extract_pdf(data: bytes) -> ExtractedDocument:
         raise DocumentError(
             "is encrypted in a way this bot cannot open; upload a copy without encryption"
         ) from None
+    except MemoryError:
+        raise  # not damage: the caller's memory limit says what it is
     except Exception as error:
         raise DocumentError(f"cannot be read as PDF ({_describe(error)})") from None
     if locked:
@@ -254,6 +262,8 @@ def _extract_pdf(data: bytes) -> ExtractedDocument:
         raise DocumentError(
             "uses a feature this bot cannot decode; save it again as a standard PDF"
         ) from None
+    except MemoryError:
+        raise
     except Exception as error:
         raise DocumentError(f"cannot be read as PDF ({_describe(error)})") from None
     if not pages:
@@ -297,17 +307,21 @@ def _plausible_title(raw: str) -> str | None:
 def _extract_docx(data: bytes) -> ExtractedDocument:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
+            parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise DocumentError("cannot be read as DOCX (the file is damaged or incomplete)") from None
-    if unpacked > _MAX_UNPACKED:
+    unpacked = sum(info.file_size for info in parts)
+    xml = sum(info.file_size for info in parts if info.filename.endswith((".xml", ".rels")))
+    if unpacked > _MAX_UNPACKED or xml > _MAX_UNPACKED_XML:
         raise DocumentError(f"is too large once unpacked ({unpacked:,} bytes)")
     # python-docx raises KeyError, ValueError, lxml and zipfile errors on damaged files.
     try:
         document = docx.Document(io.BytesIO(data))
         titles: list[str] = []
-        blocks = _docx_blocks(document.iter_inner_content(), titles)
+        blocks = _docx_blocks(document.iter_inner_content(), titles, {})
         fallback = _plausible_title(document.core_properties.title or "")
+    except MemoryError:
+        raise  # not damage: the caller's memory limit says what it is
     except Exception:
         raise DocumentError(
             "cannot be read as DOCX (it is damaged, or not a plain Word document)"
@@ -316,8 +330,13 @@ def _extract_docx(data: bytes) -> ExtractedDocument:
     return ExtractedDocument(kind="docx", markdown=_render(title, blocks), title=title)
 
 
-def _docx_blocks(items: Iterable[Paragraph | Table], titles: list[str]) -> list[_Block]:
-    """Paragraphs in document order; table cells as paragraphs; "Title" paragraphs to titles."""
+def _docx_blocks(
+    items: Iterable[Paragraph | Table], titles: list[str], roles: dict[str | None, str | int]
+) -> list[_Block]:
+    """Paragraphs in document order; table cells as paragraphs; "Title" paragraphs to titles.
+
+    `roles` caches each style id's role: python-docx looks a style up by scanning every style
+    of the document, which made style lookups 90% of the time of reading a long document."""
     blocks: list[_Block] = []
     for item in items:
         if isinstance(item, Table):
@@ -329,9 +348,12 @@ def _docx_blocks(items: Iterable[Paragraph | Table], titles: list[str]) -> list[
                     if element in seen:
                         continue
                     seen.add(element)
-                    blocks += _docx_blocks(cell.iter_inner_content(), titles)
+                    blocks += _docx_blocks(cell.iter_inner_content(), titles, roles)
             continue
-        role = _docx_role(item.style)
+        style_id = item._p.style  # python-docx has no public id of a paragraph's style
+        if style_id not in roles:
+            roles[style_id] = _docx_role(item.style)
+        role = roles[style_id]
         lines = [_squeeze(line) for line in item.text.split("\n")]
         text = "\n".join(line for line in lines if line)
         if not text:
@@ -379,6 +401,8 @@ def _extract_html(data: bytes) -> ExtractedDocument:
             # Unusual markup (short text that looks like a URL, XML) is still extracted.
             warnings.simplefilter("ignore", UnusualUsageWarning)
             soup = BeautifulSoup(data, "lxml", from_encoding=encoding)
+    except MemoryError:
+        raise  # not damage: the caller's memory limit says what it is
     except Exception as error:
         raise DocumentError(f"cannot be read as HTML ({_describe(error)})") from None
     for element in soup.find_all(list(_HTML_DROP)):

@@ -18,8 +18,10 @@ from retrieval.state.audit import AuditLog
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
+from tests.retrieval.sources.test_extract_bounds import slow_docx, started_worker, worker_children
 
 ADMIN, STRANGER = 1111, 2222
+GROUP = -100123
 BRIDGE = "The Riverside bridge will cost 42 million euros and open in 2027."
 
 
@@ -223,3 +225,73 @@ async def test_rollback_returns_to_the_index_before_the_last_reload(admin_bot: R
     assert "don't cover" in await reply_text(api)
     api.private_message("/sources", user_id=STRANGER)
     assert "index v1" in await reply_text(api)
+
+
+async def test_an_admin_upload_in_a_group_points_to_the_private_chat(
+    admin_bot: RunningBot,
+) -> None:
+    api = admin_bot.api
+    for user_id in (STRANGER, ADMIN):  # one chat's updates run in order: the stranger's first
+        file_id = f"group-file-{user_id}"
+        api.add_file(file_id, UPLOADS["bridge.txt"][1])
+        api.document_message(
+            file_id,
+            "bridge.txt",
+            "text/plain",
+            chat_type="supergroup",
+            chat_id=GROUP,
+            user_id=user_id,
+        )
+    reply = await api.wait_for("sendMessage")
+    assert reply.params["chat_id"] == GROUP
+    assert "private chat" in reply.params["text"]
+    assert "https://t.me/BriefingBot" in reply.params["text"]
+    assert len(api.calls_of("sendMessage")) == 1  # the stranger's file got no answer
+    assert api.calls_of("getFile") == []  # nothing was downloaded
+    assert not (admin_bot.services.settings.sources_dir / "bridge.txt").exists()
+
+
+async def test_a_crafted_remove_button_removes_nothing(admin_bot: RunningBot) -> None:
+    api, sources = admin_bot.api, admin_bot.services.settings.sources_dir
+    (sources / "bridge.txt").write_text(f"Bridge report\n\n{BRIDGE}\n", encoding="utf-8")
+    api.private_message("/reload", user_id=ADMIN)
+    await reply_text(api)
+    await reply_text(api)
+    before, documents = listing(sources), len(admin_bot.services.knowledge.manifest().documents)
+    version = admin_bot.services.knowledge.manifest().version
+    api.private_message("/remove bridge", user_id=ADMIN)
+    ask = await api.wait_for("sendMessage")
+    assert ask.result is not None
+    for data, outcome in (  # alternating, so that each edit changes the message
+        (f"rm:{version}:-1", "not valid"),  # once removed the last document
+        (f"rm:{version}:{documents}", "changed since"),
+        (f"rm:{version}:x", "not valid"),
+        (f"rm:{version + 1}:0", "changed since"),
+        (f"rm:{version}:1:2", "not valid"),
+    ):
+        api.callback_query(data, ask.result, user_id=ADMIN)
+        edit = await api.wait_for("editMessageText")
+        assert edit.ok
+        assert outcome in edit.params["text"]
+    assert listing(sources) == before
+    assert admin_bot.services.knowledge.manifest().version == version
+    assert not (admin_bot.services.settings.data_dir / "removed").exists()
+
+
+async def test_stopping_the_bot_does_not_wait_for_an_upload_being_read(
+    bot_settings: Callable[..., Settings], api: FakeBotApi
+) -> None:
+    settings = bot_settings(admin_ids=(ADMIN,), max_document_bytes=200_000)
+    services = Services.create(settings, open_knowledge_base(settings))
+    before = listing(settings.sources_dir)
+    slow = slow_docx(700_000)  # inside the caps: indexed after 30-50 s of reading
+    async with serving(build_application(settings, services), api):
+        send_file(api, "slow.docx", UPLOADS["bridge.docx"][0], slow)
+        await started_worker()
+    assert worker_children() == []
+    told = [call.params["text"] for call in api.calls_of("sendMessage")]
+    assert told == [
+        "I did not add slow.docx: it was not read because the bot is shutting down; send it "
+        "again in a minute. Nothing was changed."
+    ]
+    assert listing(settings.sources_dir) == before

@@ -880,6 +880,23 @@ class FakeBotApi:
         """Updates not yet confirmed by a getUpdates offset."""
         return copy.deepcopy(self._updates)
 
+    async def wait_confirmed(
+        self,
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+    ) -> None:
+        """Wait until a getUpdates offset has confirmed every queued update; on timeout raise
+        AssertionError listing the ones still pending."""
+        async with self._updates_changed:
+            try:
+                await asyncio.wait_for(
+                    self._updates_changed.wait_for(lambda: not self._updates), timeout
+                )
+            except TimeoutError:
+                pending = [update["update_id"] for update in self._updates]
+                raise AssertionError(
+                    f"FakeBotApi.wait_confirmed: updates {pending} still pending after {timeout}s"
+                ) from None
+
     # ---------------------------------------------------------------- update builders
 
     def push_update(self, update: JSON) -> JSON:
