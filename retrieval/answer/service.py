@@ -237,9 +237,7 @@ class AnswerService:
         for chunk_id, group in by_passage.items():
             citation = citations.cite(group, scores.get(chunk_id, 0.0))
             if citation is not None:
-                parts.extend(
-                    f"{display_text(sentence.text)} [{citation.n}]" for sentence in group
-                )
+                parts.extend(f"{display_text(sentence.text)} [{citation.n}]" for sentence in group)
         return citations, " ".join(parts)
 
 
