@@ -25,6 +25,7 @@ from config.logs import configure_logging, redact
 from retrieval.composition import open_knowledge_base
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import HALVES, evaluate, load_questions
+from retrieval.llm.check import ModelCheckError, check_model
 from retrieval.models import NOT_COVERED, Answer, IngestReport, Turn
 from retrieval.service import KnowledgeBase
 from retrieval.sources.documents import sources_signature
@@ -150,7 +151,20 @@ def cmd_rollback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
     return EXIT_OK
 
 
+def _check_llm(settings: Settings) -> int | None:
+    """In LLM mode, EXIT_USAGE when the server does not serve BRIEFBOT_LLM_MODEL (or refuses
+    the key), before anything starts; None to go on."""
+    try:
+        check_model(settings)
+    except ModelCheckError as error:
+        print(f"briefbot: {redact(str(error), settings.secrets())}", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
 def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    if (refused := _check_llm(args.settings)) is not None:
+        return refused
     kb.ensure_index()
     status = EXIT_OK
     for question in args.questions:
@@ -171,6 +185,8 @@ def cmd_ask(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+    if (refused := _check_llm(args.settings)) is not None:
+        return refused
     interactive = sys.stdin.isatty()
     kb.ensure_index()
     if interactive:
@@ -232,6 +248,9 @@ def cmd_eval(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
     for key, value in report.summary().items():
+        if isinstance(value, dict):  # answers by mode, fallback reasons: "llm 20, extractive 2"
+            value = ", ".join(f"{name} {count}" for name, count in sorted(value.items()))
+            value = value or "none"
         print(f"{key:>18}: {value}", file=out)
     misses = [d for d in report.details if not d["correct"]]
     if misses:
@@ -250,6 +269,8 @@ def cmd_bot(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.secrets())
+    if (refused := _check_llm(settings)) is not None:
+        return refused
     # Opt in to PTB's coming timedelta retry_after now, instead of a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:

@@ -73,13 +73,29 @@ class Settings(BaseSettings):
         default=30.0,
         gt=0,
         le=600,
-        description="Seconds one chat-model request may take before it counts as failed.",
+        description="Seconds one chat-model request may take before it counts as failed "
+        "(never more than what is left of BRIEFBOT_LLM_DEADLINE).",
     )
     llm_max_retries: int = Field(
         default=2,
         ge=0,
         le=10,
-        description="Retries of a failed chat-model request (429, 5xx, timeouts), with backoff.",
+        description="Retries of a failed chat-model request (429, 5xx, connection errors), with "
+        "backoff, while the deadline allows; a timeout is never retried.",
+    )
+    llm_max_tokens: int = Field(
+        default=512,
+        ge=16,
+        le=16384,
+        description="Most tokens the chat model may write per request (sent as max_tokens); a "
+        "reply cut off there loses its unfinished last sentence.",
+    )
+    llm_deadline: float = Field(
+        default=15.0,
+        gt=0,
+        le=600,
+        description="Seconds an LLM answer may take in all (rewriting a follow-up, writing, one "
+        "regeneration); then the request is cancelled and the extractive answer given.",
     )
     prompts_dir: Path = Field(
         default=Path("prompts"),

@@ -63,6 +63,10 @@ class EvalReport:
     declined_correct: int = 0
     overall_accuracy: float = 0.0  # (answered_correct + declined_correct) / questions
     k: int = 0
+    # How the answers were made ("llm", "extractive"), and why LLM answers fell back
+    # ("timeout", "no_valid_citation", ...): in LLM mode, how often the model was used.
+    answers_by_mode: dict[str, int] = field(default_factory=dict)
+    fallback_reasons: dict[str, int] = field(default_factory=dict)
     details: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -120,11 +124,17 @@ def evaluate(kb: Answerer, questions: list[EvalQuestion], k: int, sources_dir: P
     source_texts = SourceTexts(sources_dir)  # read once: the eval does not edit the sources
     for item in questions:
         answer = kb.ask(item.question, k)
+        report.answers_by_mode[answer.mode] = report.answers_by_mode.get(answer.mode, 0) + 1
+        if answer.fallback:
+            reasons = report.fallback_reasons
+            reasons[answer.fallback] = reasons.get(answer.fallback, 0) + 1
         detail: dict[str, Any] = {
             "question": item.question,
             "answer": answer.text,
             "grounded": answer.grounded,
             "unanswerable": item.unanswerable,
+            "mode": answer.mode,
+            "fallback": answer.fallback,
         }
         verified_quotes = []
         for citation in answer.citations:

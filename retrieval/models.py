@@ -258,8 +258,8 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class AnswerUpdate:
-    """One item of a streamed answer: the text so far while the model writes it (unchecked,
-    for display only), or, always last, the checked answer."""
+    """One item of a streamed answer: a draft of the sentences written so far that pass the
+    checks (for display only), or, always last, the checked answer."""
 
     draft: str = ""
     answer: Answer | None = None

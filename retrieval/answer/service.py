@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from config import Settings
 from retrieval.answer.citations import Citations, display_text
 from retrieval.answer.grounding import (
-    NOT_COVERED_MARK,
+    GroundedSentence,
     Grounding,
     best_quote,
     ground,
@@ -23,7 +25,8 @@ from retrieval.errors import QuestionError
 from retrieval.evidence.pipeline import AnswerModels, EvidenceAnswerer, Outcome
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex, LiveIndexes
-from retrieval.llm.chat import ChatModel, LlmFailure
+from retrieval.llm.chat import ChatModel, Completion, Deadline, LlmFailure
+from retrieval.llm.followup import reads_as_follow_up
 from retrieval.models import (
     MODE_EXTRACTIVE,
     MODE_LLM,
@@ -79,40 +82,60 @@ class AnswerService:
         return live.searcher.search(question, vector, k or self._settings.top_k)
 
     def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
-        """Answer with the LLM when one is configured, else (or when it fails) extractively."""
-        prepared = self._prepare(question, k, history)
-        if self._llm is None or prepared.passages == []:
+        """Answer with the LLM when one is configured, else (or when it fails) extractively.
+        In LLM mode everything the model is asked for one answer shares one deadline."""
+        deadline = self._llm.deadline() if self._llm is not None else None
+        prepared = self._prepare(question, k, history, deadline)
+        if self._llm is None or deadline is None or prepared.passages == []:
             return prepared.extractive
+        started = time.monotonic()
         try:
-            text = self._llm.complete(prepared.standalone, prepared.passages)
+            completion = self._llm.complete(
+                prepared.standalone, prepared.passages, deadline=deadline
+            )
         except LlmFailure as failure:
             return self._fall_back(prepared, failure.reason)
-        return self._finish(prepared, text, regenerate=True)
+        return self._finish(prepared, completion, deadline, time.monotonic() - started)
 
     async def ask_streaming(
         self, question: str, k: int | None = None, history: Sequence[Turn] = ()
     ) -> AsyncIterator[AnswerUpdate]:
-        """Drafts of the answer as the model writes it (unchecked, for display only), then
-        the checked answer, always last. Offline, only the answer."""
-        prepared = await asyncio.to_thread(self._prepare, question, k, history)
-        if self._llm is None or prepared.passages == []:
+        """Drafts of the answer as the model writes it, then the checked answer, always last.
+        A draft holds only finished sentences that pass the checks the answer gets (so an echo
+        of the prompt or an uncited claim is never shown). Offline, only the answer."""
+        deadline = self._llm.deadline() if self._llm is not None else None
+        prepared = await asyncio.to_thread(self._prepare, question, k, history, deadline)
+        if self._llm is None or deadline is None or prepared.passages == []:
             yield AnswerUpdate(answer=prepared.extractive)
             return
-        text = ""
+        started = time.monotonic()
         secrets = self._settings.secrets()
+        completion = Completion("")
         previewing = True
+        sentence_ends = 0
+        shown = ""
         try:
-            async for text in self._llm.stream(prepared.standalone, prepared.passages):
-                # Previews are unchecked, but never show instructions or keys being recited.
-                previewing = previewing and not leaks(text, self._llm.prompts.system, secrets)
-                if previewing and not NOT_COVERED_MARK.startswith(
-                    text.strip()[: len(NOT_COVERED_MARK)]
-                ):
-                    yield AnswerUpdate(draft=text)
+            async for completion in self._llm.stream(
+                prepared.standalone, prepared.passages, deadline
+            ):
+                # Never show the instructions or a key being recited.
+                previewing = previewing and not leaks(
+                    completion.text, self._llm.prompts.system, secrets
+                )
+                ends = len(_SENTENCE_END.findall(completion.text))
+                if not previewing or (ends == sentence_ends and not completion.done):
+                    continue  # nothing new is finished: no need to check again
+                sentence_ends = ends
+                draft = self._draft(prepared, completion)
+                if draft and draft != shown:
+                    shown = draft
+                    yield AnswerUpdate(draft=draft)
         except LlmFailure as failure:
             yield AnswerUpdate(answer=self._fall_back(prepared, failure.reason))
             return
-        yield AnswerUpdate(answer=await asyncio.to_thread(self._finish, prepared, text, True))
+        elapsed = time.monotonic() - started
+        answer = await asyncio.to_thread(self._finish, prepared, completion, deadline, elapsed)
+        yield AnswerUpdate(answer=answer)
 
     def example_questions(self, limit: int = 3, doc_id: str | None = None) -> list[str]:
         """Questions the documents (or one document) answer, from section headings and
@@ -136,9 +159,17 @@ class AnswerService:
             self._examples[key] = cached
         return list(cached)
 
-    def _prepare(self, question: str, k: int | None, history: Sequence[Turn]) -> _Prepared:
+    def _prepare(
+        self,
+        question: str,
+        k: int | None,
+        history: Sequence[Turn],
+        deadline: Deadline | None = None,
+    ) -> _Prepared:
         cleaned = self.check_question(question)
-        standalone = self._llm.condense(cleaned, history) if self._llm and history else cleaned
+        standalone = cleaned
+        if self._llm is not None and history and reads_as_follow_up(cleaned):
+            standalone = self._llm.condense(cleaned, history, deadline)
         live = self._indexes.current()
         vector = self._embedder.embed_question(standalone)
         hits = live.searcher.search(standalone, vector, k or self._settings.top_k)
@@ -179,25 +210,66 @@ class AnswerService:
         log.warning("LLM answer unusable (%s); answering extractively", reason)
         return replace(prepared.extractive, fallback=reason)
 
-    def _finish(self, prepared: _Prepared, text: str, regenerate: bool) -> Answer:
-        """Check the model's answer; regenerate once when it broke the citation rule."""
+    def _ground(self, prepared: _Prepared, text: str, **options: bool) -> Grounding:
         assert self._llm is not None
+        return ground(
+            text,
+            prepared.passages,
+            statistics=prepared.live.statistics,
+            prompts=self._llm.prompts.texts(),
+            **options,
+        )
+
+    def _draft(self, prepared: _Prepared, completion: Completion) -> str:
+        """The finished sentences of a reply being written that pass every check (their
+        citations are numbered in the answer that follows)."""
+        if is_not_covered(completion.text):
+            return ""
+        grounding = self._ground(
+            prepared,
+            completion.text,
+            partial=not completion.done,
+            truncated=completion.truncated,
+        )
+        return " ".join(sentence.text for sentence in grounding.sentences)
+
+    def _finish(
+        self,
+        prepared: _Prepared,
+        completion: Completion,
+        deadline: Deadline,
+        elapsed: float,
+        regenerate: bool = True,
+    ) -> Answer:
+        """Check the model's answer; regenerate once when it broke the citation rule and the
+        deadline leaves time for it (`elapsed`: what the first reply took)."""
+        assert self._llm is not None
+        text = completion.text
         if is_not_covered(text):
             return decline(prepared.question, prepared.hits, None, MODE_LLM)
         if leaks(text, self._llm.prompts.system, self._settings.secrets()):
             return self._fall_back(prepared, "leak")
-        grounding = ground(text, prepared.passages)
-        if regenerate and grounding.dropped > len(grounding.sentences):
+        grounding = self._ground(prepared, text, truncated=completion.truncated)
+        if grounding.dropped:
             log.info(
-                "regenerating: %d of %d sentences lacked valid citations",
+                "dropped %d of %d sentences of the model's answer (%s)%s",
                 grounding.dropped,
                 grounding.dropped + len(grounding.sentences),
+                grounding.describe(),
+                "; it was cut off at max_tokens" if completion.truncated else "",
             )
-            try:
-                retry = self._llm.complete(prepared.standalone, prepared.passages, remind=True)
-            except LlmFailure as failure:
-                return self._fall_back(prepared, failure.reason)
-            return self._finish(prepared, retry, regenerate=False)
+        if regenerate and grounding.uncited > len(grounding.sentences):
+            if deadline.remaining() <= elapsed:
+                log.info("no time left before the deadline to regenerate the answer")
+            else:
+                log.info("regenerating: the answer broke the citation rule")
+                try:
+                    retry = self._llm.complete(
+                        prepared.standalone, prepared.passages, remind=True, deadline=deadline
+                    )
+                except LlmFailure as failure:
+                    return self._fall_back(prepared, failure.reason)
+                return self._finish(prepared, retry, deadline, elapsed, regenerate=False)
         answer = self._cited_llm_answer(prepared, grounding)
         return answer or self._fall_back(prepared, "no_valid_citation")
 
@@ -215,11 +287,11 @@ class AnswerService:
             citation = citations.cite([quote], hit.score)
             if citation is not None:
                 numbers[index] = citation.n
-        parts = []
-        for sentence in grounding.sentences:
-            markers = "".join(f"[{numbers[i]}]" for i in sentence.passages if i in numbers)
-            if markers:
-                parts.append(f"{sentence.text} {markers}")
+        parts = [
+            _with_markers(sentence, numbers)
+            for sentence in grounding.sentences
+            if any(i in numbers for i in sentence.passages)
+        ]
         if not parts:
             return None
         return Answer(prepared.question, " ".join(parts), True, MODE_LLM, citations.all)
@@ -239,6 +311,15 @@ class AnswerService:
             if citation is not None:
                 parts.extend(f"{display_text(sentence.text)} [{citation.n}]" for sentence in group)
         return citations, " ".join(parts)
+
+
+# Where a sentence may have been finished: a sentence end, or a citation closed.
+_SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]\s|\]")
+
+
+def _with_markers(sentence: GroundedSentence, numbers: dict[int, int]) -> str:
+    markers = "".join(f"[{numbers[i]}]" for i in sentence.passages if i in numbers)
+    return f"{sentence.text} {markers}"
 
 
 def check_question(question: str, limit: int) -> str:

@@ -33,6 +33,15 @@ class PromptSet:
     brief: Template
     reminder: str  # appended to the request when the model broke the citation rule
 
+    def texts(self) -> tuple[str, ...]:
+        """The fixed text of every prompt, without its variables: what an answer must not
+        echo."""
+        templates = (self.answer, self.condense, self.brief)
+        filled = tuple(
+            t.substitute({name: " " for name in t.get_identifiers()}) for t in templates
+        )
+        return (self.system, self.reminder, *filled)
+
 
 def _load(directory: Path, name: str) -> Template:
     path = directory / name

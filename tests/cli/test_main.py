@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -18,7 +18,7 @@ import pytest
 from cli.main import main
 from tests.conftest import REPO, SEED, SEED_QUESTIONS
 from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.model_replies import cites
+from tests.fakes.model_replies import cites, user_text
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 CITATION_KEYS = {"n", "document", "title", "section", "chunk_id", "quote", "start", "end", "score"}
@@ -337,3 +337,83 @@ def test_reload_watch_reindexes_when_a_source_changes(env: dict[str, str], sourc
                 process.kill()
                 raise
     assert process.returncode == 0
+
+
+# -- LLM mode: the start-up model check, and eval by mode ------------------------------------
+
+LLM_KEY = "sk-fake-cli-key-0003"
+
+
+@pytest.fixture
+def llm_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The CLI in LLM mode against a fake server (its `models` default to gpt-4o-mini)."""
+    with FakeOpenAI(api_key=LLM_KEY).run_in_thread() as fake:
+        for name, value in {
+            "OPENAI_API_KEY": LLM_KEY,
+            "OPENAI_BASE_URL": fake.base_url,
+            "BRIEFBOT_PROMPTS_DIR": str(REPO / "prompts"),
+            "BRIEFBOT_LLM_MAX_RETRIES": "0",
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
+@pytest.mark.parametrize("command", [["ask", "How many troops?"], ["chat"], ["run"], ["bot"]])
+def test_an_unknown_model_stops_the_start_with_exit_2(
+    llm_env: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("BRIEFBOT_LLM_MODEL", "llama-9000")
+    if command == ["bot"]:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "4242:never-used-token")
+    status, out, err = run_cli(capsys, *command)
+    assert status == 2
+    assert "BRIEFBOT_LLM_MODEL=llama-9000 is not served" in err
+    assert "gpt-4o-mini" in err  # what is served
+    assert LLM_KEY not in out + err
+    assert llm_env.requests_of("chat/completions") == []  # nothing was asked
+
+
+def test_a_server_without_a_models_list_is_warned_about_and_used(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeOpenAI(api_key=LLM_KEY, lists_models=False).run_in_thread() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", LLM_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("BRIEFBOT_PROMPTS_DIR", str(REPO / "prompts"))
+        fake.responder = cites("2,500", "About 2,500 U.S. troops are in Iraq.")
+        status, out, err = run_cli(capsys, "ask", "--json", "How many U.S. troops are in Iraq?")
+    assert status == 0
+    assert json.loads(out)["mode"] == "llm"
+    assert "does not list its models" in err
+    assert "BRIEFBOT_LLM_MODEL" in err
+
+
+def test_eval_in_llm_mode_counts_answers_by_mode_and_fallbacks(
+    llm_env: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def model(body: dict[str, object]) -> str | Reply:
+        text = user_text(body)
+        question = text.split("<<<QUESTION\n")[1].split("\nQUESTION>>>")[0]
+        if "troops" in question and "2,500" in text:
+            return cites("2,500", "About 2,500 U.S. troops are in Iraq.")(body)
+        return Reply.server_error()
+
+    llm_env.responder = model
+    args = ("eval", "--half", "heldout", str(SEED_QUESTIONS))
+    status, out, _ = run_cli(capsys, *args, "--json")
+    assert status == 0
+    report = json.loads(out)
+    modes, reasons = report["answers_by_mode"], report["fallback_reasons"]
+    assert sum(modes.values()) == report["questions"] == 22  # the existing keys are there
+    assert modes["llm"] >= 1
+    assert reasons["server_error"] >= 1
+    assert sum(reasons.values()) == modes.get("extractive", 0)
+    assert {d["mode"] for d in report["details"]} == set(modes)
+    status, text, _ = run_cli(capsys, *args)
+    assert status == 0
+    by_mode = ", ".join(f"{mode} {count}" for mode, count in sorted(modes.items()))
+    assert f"answers_by_mode: {by_mode}\n" in text  # "extractive 20, llm 2"
+    assert f"server_error {reasons['server_error']}" in text

@@ -15,8 +15,19 @@ client at it with ``base_url=fake.base_url``. The fake
 * embeds deterministically: a hashed bag of words, L2-normalised, so texts sharing words get
   similar vectors (and exactly equal texts equal vectors).
 
-Stalls (``Reply.stall``, ``Reply(delay=...)``, ``stream_stall_after``) end as soon as the
-server stops, so a test whose client gave up never waits for them (testing notes P3). The access
+Like a real server it honours ``max_tokens``: a reply longer than that many tokens (words, for
+the fake) is cut there with ``finish_reason: "length"``, and ``Reply.repeating`` writes one
+sentence over and over until the limit, as a small model does (with no ``max_tokens`` it stops at
+``RUNAWAY_TOKENS``, the context of a small local model). ``Reply(echo_prompt=True)`` first copies
+the request's last user message, as small models do. ``FakeOpenAI(lists_models=False)`` has no
+``GET /v1/models`` (404, as some OpenAI-compatible servers), and ``strict_models=True`` answers a
+chat request for a model it does not serve with OpenAI's 404 ``model_not_found`` (Ollama,
+vLLM), instead of ignoring the name (llama.cpp).
+
+Stalls (``Reply.stall``, ``Reply.hang``, ``Reply(delay=...)``, ``stream_stall_after``) end as
+soon as the server stops, so a test whose client gave up never waits for them (testing notes
+P3); a client that goes away leaves ``abandoned`` (and, before the answer began, status 499) on
+its call (``fake.wait_for_abandoned``, ``fake.wait_for_status``). The access
 log is off and the API key is never written anywhere. Anything the fake made up itself says FAKE.
 """
 
@@ -34,8 +45,8 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
@@ -62,6 +73,8 @@ DEFAULT_API_KEY = "sk-fake-test-key"
 DEFAULT_CHAT_MODEL = "gpt-4o-mini"
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 DEFAULT_DIMENSIONS = 64
+RUNAWAY_TOKENS = 3000  # what a reply runs to without max_tokens (a small local model's context)
+HANG_SECONDS = 3600.0  # a hung server: until the fake stops
 REDACTED = "<redacted>"
 
 CHAT_PATH = "/v1/chat/completions"
@@ -120,6 +133,8 @@ class Reply:
     garbage_content_type: str = "text/html"
     stream_stall_after: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    repeat: bool = False  # write ``content`` again and again until the token limit
+    echo_prompt: bool = False  # write the request's last user message before ``content``
 
     @classmethod
     def rate_limited(cls, retry_after_ms: int = 10, message: str | None = None) -> Reply:
@@ -169,6 +184,22 @@ class Reply:
         return cls(content=None, refusal=refusal)
 
     @classmethod
+    def hang(cls, after_chunks: int | None = None) -> Reply:
+        """Accept the request and never answer (until the server stops): a hung server. With
+        ``after_chunks`` a streamed answer sends that many chunks first."""
+        return cls(
+            content="FAKE answer that never comes",
+            delay=HANG_SECONDS,
+            stream_stall_after=after_chunks,
+        )
+
+    @classmethod
+    def repeating(cls, sentence: str) -> Reply:
+        """``sentence`` over and over, space-separated, until ``max_tokens`` (or
+        ``RUNAWAY_TOKENS``), ending with ``finish_reason="length"``: a looping model."""
+        return cls(content=sentence, repeat=True)
+
+    @classmethod
     def truncated(cls, content: str) -> Reply:
         """``content`` with ``finish_reason="length"``, as when max_tokens was hit."""
         return cls(content=content, finish_reason="length")
@@ -199,6 +230,7 @@ class Call:
     status: int | None = None
     reply: Reply | None = None
     consumed: bool = field(default=False, repr=False, compare=False)
+    abandoned: bool = False  # the client went away before the answer was complete
 
     @property
     def ok(self) -> bool:
@@ -207,6 +239,12 @@ class Call:
     @property
     def stream(self) -> bool:
         return bool(self.body.get("stream"))
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The ``max_tokens`` the request sent (None if it sent none)."""
+        value = self.body.get("max_tokens")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def messages(self) -> list[JSON]:
@@ -276,11 +314,18 @@ def _is_token_list(value: Any) -> bool:
 
 
 class _BadRequest(Exception):
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+    def __init__(
+        self,
+        message: str,
+        param: str | None = None,
+        status: int = 400,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
         self.status = status
+        self.code = code
 
 
 def _embedding_inputs(raw: Any) -> list[str | list[int]]:
@@ -317,6 +362,37 @@ def _message_text(message: JSON) -> str:
     return ""
 
 
+def _max_tokens(body: JSON) -> int | None:
+    """The request's token limit (``max_tokens``, or the newer ``max_completion_tokens``)."""
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise _BadRequest(f"Invalid '{name}': must be at least 1.", name)
+            return value
+    return None
+
+
+def _written(reply: Reply, call: Call) -> Reply:
+    """What the model writes for this request: the echo, the repetition, and the cut at the
+    token limit (words count as tokens), as a real server would."""
+    if reply.status != HTTPStatus.OK or reply.garbage or reply.content is None:
+        return reply
+    limit = _max_tokens(call.body)
+    content = reply.content
+    if reply.echo_prompt:
+        content = f"{call.last_user_text}\n{content}"
+    if reply.repeat:
+        unit = _pieces(content.rstrip() + " ")
+        budget = limit or RUNAWAY_TOKENS
+        content = "".join(unit[i % len(unit)] for i in range(budget)) if unit else ""
+        return replace(reply, content=content, finish_reason="length", repeat=False)
+    pieces = _pieces(content)
+    if limit is not None and len(pieces) > limit:
+        return replace(reply, content="".join(pieces[:limit]), finish_reason="length")
+    return replace(reply, content=content)
+
+
 def _count_words(text: str | None) -> int:
     return len(text.split()) if text else 0
 
@@ -348,6 +424,7 @@ def _short(value: Any, limit: int = 200) -> str:
 
 
 _CALL_KEY = web.RequestKey("fake_openai_call", Call)
+_FAKE_KEY = web.AppKey("fake_openai", "FakeOpenAI")
 
 
 @web.middleware
@@ -357,8 +434,11 @@ async def _mark_abandoned(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     except asyncio.CancelledError:
         call = request.get(_CALL_KEY)
-        if call is not None and call.status is None:
-            call.status = 499
+        if call is not None:
+            call.abandoned = True
+            if call.status is None:
+                call.status = 499
+            request.app[_FAKE_KEY].status_changed()
         raise
 
 
@@ -377,9 +457,15 @@ class FakeOpenAI:
         models: Sequence[str] = (DEFAULT_CHAT_MODEL, DEFAULT_EMBEDDING_MODEL),
         dimensions: int = DEFAULT_DIMENSIONS,
         responder: Responder = default_responder,
+        lists_models: bool = True,
+        strict_models: bool = False,
     ) -> None:
         self.api_key = api_key
         self.models = list(models)
+        self.lists_models = lists_models
+        """False: ``GET /v1/models`` is a 404, as on servers without that endpoint."""
+        self.strict_models = strict_models
+        """True: a chat request for a model not in ``models`` is a 404 ``model_not_found``."""
         self.dimensions = dimensions
         self.responder: Responder = responder
         """Answers chat completions once the script is empty; takes the request body."""
@@ -388,6 +474,7 @@ class FakeOpenAI:
         self.internal_errors: list[BaseException] = []
 
         self._script: deque[Reply] = deque()
+        self._notifications: set[asyncio.Task[None]] = set()
         self._embedding_script: deque[Reply] = deque()
         self._ids = itertools.count(1)
         self._calls_changed: asyncio.Condition | None = None
@@ -417,6 +504,7 @@ class FakeOpenAI:
         self._calls_changed = asyncio.Condition()
         self._closing = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[_mark_abandoned])
+        app[_FAKE_KEY] = self
         app.router.add_route("POST", CHAT_PATH, self._handle_chat)
         app.router.add_route("POST", EMBEDDINGS_PATH, self._handle_embeddings)
         app.router.add_route("GET", MODELS_PATH, self._handle_models)
@@ -549,6 +637,60 @@ class FakeOpenAI:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(condition.wait(), remaining)
 
+    async def wait_for_status(
+        self,
+        call: Call,
+        status: int,
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+    ) -> None:
+        """Wait until ``call`` has ``status`` (499: its client went away before the answer
+        began), or AssertionError."""
+        await self._wait_until(call, lambda: call.status == status, f"status {status}", timeout)
+
+    async def wait_for_abandoned(
+        self,
+        call: Call,
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+    ) -> None:
+        """Wait until the client of ``call`` has gone away before its answer was complete
+        (a cancelled request, streamed or not), or AssertionError."""
+        await self._wait_until(call, lambda: call.abandoned, "abandoned", timeout)
+
+    async def _wait_until(
+        self,
+        call: Call,
+        done: Callable[[], bool],
+        what: str,
+        timeout: float,  # noqa: ASYNC109 - part of the assertion, not a cancel scope
+    ) -> None:
+        condition = self._condition()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with condition:
+            while not done():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"FakeOpenAI: {call.method} {call.path} is not {what} after {timeout}s "
+                        f"(status {call.status}, abandoned {call.abandoned})"
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(condition.wait(), remaining)
+
+    def wait_for_status_sync(self, call: Call, status: int, timeout: float = 30.0) -> None:
+        """:meth:`wait_for_status` from another thread, when serving via :meth:`run_in_thread`."""
+        self._run_sync(self.wait_for_status(call, status, timeout), timeout)
+
+    def wait_for_abandoned_sync(self, call: Call, timeout: float = 30.0) -> None:
+        """:meth:`wait_for_abandoned` from another thread (:meth:`run_in_thread`)."""
+        self._run_sync(self.wait_for_abandoned(call, timeout), timeout)
+
+    def _run_sync(self, coroutine: Coroutine[Any, Any, None], timeout: float) -> None:
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("FakeOpenAI is not running")
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout + 5)
+
     def wait_for_sync(
         self,
         path: str,
@@ -578,12 +720,21 @@ class FakeOpenAI:
                     "but got an empty array instead.",
                     "messages",
                 )
+            if self.strict_models and model not in self.models:
+                raise _BadRequest(
+                    f"The model `{model}` does not exist or you do not have access to it.",
+                    "model",
+                    status=404,
+                    code="model_not_found",
+                )
             if self._script:
                 reply = self._script.popleft()
             else:
                 reply = _as_reply(self.responder(call.body))
+            reply = _written(reply, call)
         except _BadRequest as exc:
-            return self._finish(call, self._error(exc.status, exc.message, param=exc.param))
+            error = self._error(exc.status, exc.message, code=exc.code, param=exc.param)
+            return self._finish(call, error)
         except Exception as exc:  # a bug in the fake or the test's responder: keep it visible
             self.internal_errors.append(exc)
             return self._finish(call, self._error(500, f"FAKE internal error: {exc!r}"))
@@ -644,6 +795,7 @@ class FakeOpenAI:
         )
         await response.prepare(request)
         call.status = 200
+        self.status_changed()
         await self._send_event(response, chunk(role))
         for index, delta in enumerate(pieces):
             if index == stall_after and await self._pause(reply.delay):
@@ -714,6 +866,9 @@ class FakeOpenAI:
         call, denied = await self._arrive(request)
         if denied is not None:
             return denied
+        if not self.lists_models:
+            message = f"Invalid URL ({request.method} {request.path})"
+            return self._finish(call, self._error(404, message, code="unknown_url"))
         body = {"object": "list", "data": [self._model(name) for name in self.models]}
         return self._finish(call, self._json(body))
 
@@ -800,10 +955,24 @@ class FakeOpenAI:
             return False
         return True
 
-    @staticmethod
-    def _finish(call: Call, response: web.Response) -> web.Response:
+    def _finish(self, call: Call, response: web.Response) -> web.Response:
         call.status = response.status
+        self.status_changed()
         return response
+
+    def status_changed(self) -> None:
+        """Wake `wait_for_status` (called on the server's loop whenever a call's status is set)."""
+        condition = self._calls_changed
+        if condition is None:
+            return
+
+        async def notify() -> None:
+            async with condition:
+                condition.notify_all()
+
+        task = asyncio.get_running_loop().create_task(notify())
+        self._notifications.add(task)
+        task.add_done_callback(self._notifications.discard)
 
     def _json(
         self, body: JSON, status: int = 200, headers: Mapping[str, str] | None = None

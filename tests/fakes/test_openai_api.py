@@ -15,7 +15,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 
-from tests.fakes.openai_api import FakeOpenAI, Reply, embed_text
+from tests.fakes.openai_api import RUNAWAY_TOKENS, FakeOpenAI, Reply, embed_text
 
 KEY = "sk-fake-test-key"
 CHAT = "/v1/chat/completions"
@@ -288,6 +288,102 @@ async def test_models(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     assert model.owned_by == "fake"
     with pytest.raises(openai.NotFoundError):
         await client.models.retrieve("gpt-nope")
+
+
+async def test_a_server_without_a_models_list() -> None:
+    async with FakeOpenAI(api_key=KEY, lists_models=False) as fake:
+        bare = openai.AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0)
+        with pytest.raises(openai.NotFoundError, match="Invalid URL"):
+            await bare.models.list()
+        await bare.close()
+
+
+async def test_strict_models_refuse_a_chat_for_an_unknown_model() -> None:
+    async with FakeOpenAI(api_key=KEY, models=["llama-3"], strict_models=True) as fake:
+        client = openai.AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0)
+        with pytest.raises(openai.NotFoundError) as raised:
+            await client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        assert raised.value.code == "model_not_found"
+        fake.script("served")
+        served = await client.chat.completions.create(model="llama-3", messages=HELLO)
+        assert served.choices[0].message.content == "served"
+        await client.close()
+
+
+# ------------------------------------------------------------------------------ generation
+
+
+async def test_max_tokens_cuts_a_reply_with_finish_reason_length(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.script("one two three four five six", "one two three four five six", "short")
+    plain = await client.chat.completions.create(model="m", messages=HELLO, max_tokens=4)
+    assert plain.choices[0].message.content == "one two three four "
+    assert plain.choices[0].finish_reason == "length"
+    stream = await client.chat.completions.create(
+        model="m", messages=HELLO, max_tokens=3, stream=True
+    )
+    chunks = [chunk.choices[0] async for chunk in stream if chunk.choices]
+    assert "".join(c.delta.content or "" for c in chunks) == "one two three "
+    assert chunks[-1].finish_reason == "length"
+    short = await client.chat.completions.create(model="m", messages=HELLO, max_tokens=4)
+    assert short.choices[0].finish_reason == "stop"
+    assert [call.max_tokens for call in fake.requests_of(CHAT)] == [4, 3, 4]
+
+
+async def test_a_repeating_model_writes_until_the_limit(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.script(Reply.repeating("Troops are in Iraq [1]."), Reply.repeating("Again [1]."))
+    bounded = await client.chat.completions.create(model="m", messages=HELLO, max_tokens=10)
+    assert bounded.choices[0].message.content == (
+        "Troops are in Iraq [1]. Troops are in Iraq [1]. "
+    )
+    assert bounded.choices[0].finish_reason == "length"
+    runaway = await client.chat.completions.create(model="m", messages=HELLO)
+    content = runaway.choices[0].message.content or ""
+    assert len(content.split()) == RUNAWAY_TOKENS
+    assert runaway.choices[0].finish_reason == "length"
+
+
+async def test_an_echoing_model_copies_the_prompt_first(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.script(Reply(content="The answer [1].", echo_prompt=True))
+    reply = await client.chat.completions.create(model="m", messages=HELLO)
+    assert reply.choices[0].message.content == "Hello there\nThe answer [1]."
+
+
+async def test_a_hung_server_keeps_the_request_until_the_client_leaves(
+    fake: FakeOpenAI,
+) -> None:
+    fake.script(Reply.hang())
+    client = openai.AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0, timeout=0.2)
+    with pytest.raises(openai.APITimeoutError):
+        await client.chat.completions.create(model="m", messages=HELLO)
+    call = await fake.wait_for(CHAT)
+    await fake.wait_for_status(call, 499)  # the client closed the connection
+    assert call.abandoned
+    await client.close()
+
+
+async def test_a_stream_can_hang_after_its_first_chunks(fake: FakeOpenAI) -> None:
+    fake.script(Reply(content="first second third", delay=3600, stream_stall_after=1))
+    client = openai.AsyncOpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0, timeout=0.3)
+    received: list[str] = []
+
+    async def read() -> None:
+        stream = await client.chat.completions.create(model="m", messages=HELLO, stream=True)
+        async for chunk in stream:
+            received.append(chunk.choices[0].delta.content or "")
+
+    with pytest.raises(openai.APITimeoutError):
+        await read()
+    assert "".join(received) == "first "
+    call = await fake.wait_for(CHAT)
+    await fake.wait_for_abandoned(call)
+    assert call.status == 200  # the answer had begun
+    await client.close()
 
 
 async def test_wait_for_timeout_lists_calls(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:

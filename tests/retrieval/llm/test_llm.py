@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,42 +20,7 @@ from retrieval.service import KnowledgeBase
 from tests.conftest import REPO, SEED
 from tests.fakes.model_replies import cites, passage_number, user_text
 from tests.fakes.openai_api import FakeOpenAI, Reply
-
-KEY = "sk-fake-test-key-0001"
-QUESTION = "How many U.S. troops are stationed in Iraq?"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(api_key=KEY).run_in_thread() as server:
-        yield server
-
-
-@pytest.fixture
-def llm_settings(
-    make_settings: Callable[..., Settings], fake: FakeOpenAI
-) -> Callable[..., Settings]:
-    def build(**overrides: object) -> Settings:
-        values: dict[str, Any] = {
-            "OPENAI_API_KEY": KEY,
-            "OPENAI_BASE_URL": fake.base_url,
-            "prompts_dir": REPO / "prompts",
-            # Generous: the fake answers at once, but a loaded CI machine may not. The stall
-            # test sets its own short timeout.
-            "llm_timeout": 30.0,
-            "llm_max_retries": 0,
-        }
-        return make_settings(**{**values, **overrides})
-
-    return build
-
-
-@pytest.fixture
-def llm_kb(llm_settings: Callable[..., Settings]) -> Iterator[KnowledgeBase]:
-    kb = open_knowledge_base(llm_settings())
-    kb.ingest()
-    yield kb
-    kb.close()
+from tests.retrieval.llm.conftest import KEY, QUESTION
 
 
 def test_a_cited_answer_is_kept_with_verbatim_quotes(
@@ -320,10 +285,12 @@ def test_an_llm_briefing_keeps_only_cited_lines(llm_kb: KnowledgeBase, fake: Fak
         assert "<<<TOPIC\nall the documents\nTOPIC>>>" in user_text(body)
         troops, logan = passage_number(body, "2,500"), passage_number(body, "Justin Logan")
         return (
-            f"**BOTTOM LINE:** Iraq wants the 2,500 U.S. troops to leave [{troops}].\n"
+            f"**BOTTOM LINE:** Iraq is ready for the 2,500 U.S. troops to go home [{troops}].\n"
             "KEY POINTS:\n"
             f"- The prime minister is ready for the 2,500 troops to go home [{troops}].\n"
             "- The troops will leave by March.\n"  # no citation: dropped
+            # cited, but the passage says nothing of NATO: dropped
+            f"- The prime minister wants NATO forces to replace the troops [{troops}].\n"
             "POSITIONS:\n"
             f"- Justin Logan says U.S. forces are there to counter Iran [{logan}].\n"
             "UNCLEAR:\n"
@@ -334,7 +301,7 @@ def test_an_llm_briefing_keeps_only_cited_lines(llm_kb: KnowledgeBase, fake: Fak
     briefing = llm_kb.brief()
     assert briefing.mode == "llm"
     assert briefing.bottom_line is not None
-    assert briefing.bottom_line.text == "Iraq wants the 2,500 U.S. troops to leave."
+    assert briefing.bottom_line.text == "Iraq is ready for the 2,500 U.S. troops to go home."
     assert "2,500" in briefing.bottom_line.citation.quote
     assert [p.text for p in briefing.key_points] == [
         "The prime minister is ready for the 2,500 troops to go home."
