@@ -13,7 +13,7 @@ from functools import partial
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.chats import conversation_key
 from bot.context import BriefContext
@@ -206,6 +206,19 @@ async def reset(update: Update, context: BriefContext) -> None:
         await message.reply_text("Done: I have forgotten our conversation.")
 
 
+TYPING_REFRESH = 4.5  # seconds; Telegram shows "typing…" for 5 s after each action
+
+
+async def _keep_typing(message: Message) -> None:
+    """Keep "typing…" showing while a slow model writes (until cancelled); best effort."""
+    while True:
+        await asyncio.sleep(TYPING_REFRESH)
+        try:
+            await message.reply_chat_action(ChatAction.TYPING)
+        except TelegramError as error:
+            log.info("could not refresh the typing indicator (%s)", error)
+
+
 async def _answer(
     message: Message, question: str, context: BriefContext, follow_up: bool = True
 ) -> None:
@@ -225,6 +238,7 @@ async def _answer(
     history = services.conversations.history(key) if follow_up else []
     live = LiveReply(message, context.bot)
     answer: Answer | None = None
+    typing = asyncio.create_task(_keep_typing(message))
     try:
         async for step in services.knowledge.ask_streaming(cleaned, history=history):
             if step.answer is not None:
@@ -243,6 +257,8 @@ async def _answer(
     except Exception:
         await live.discard()  # never leave an unchecked preview standing
         raise
+    finally:
+        typing.cancel()
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
     services.conversations.add(key, Turn(cleaned, answer.text))

@@ -122,3 +122,14 @@ async def test_flood_control_on_the_final_edit_is_waited_out(
     assert final.ok
     assert final.time - refused.time >= 1.0  # retry_after honoured
     assert "<b>Sources</b>" in final.params["text"]
+
+
+async def test_typing_stays_on_while_a_slow_model_writes(
+    llm_bot: RunningBot, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.responder = lambda body: Reply.stall(10.0, "Too late to matter. [1]")
+    llm_bot.api.private_message(QUESTION)
+    first = await llm_bot.api.wait_for("sendChatAction")
+    again = await llm_bot.api.wait_for("sendChatAction", timeout=30)  # refreshed, not once
+    assert first.params["action"] == again.params["action"] == "typing"
+    await llm_bot.api.wait_for("sendMessage", timeout=60)  # the answer still comes
