@@ -87,7 +87,8 @@ async def private_text(update: Update, context: BriefContext) -> None:
     """Any text in a private chat is a question."""
     message = update.effective_message
     if message is not None and message.text is not None:
-        await _answer(message, message.text, context)
+        replying = _replies_to_bot(message, context)
+        await _answer(message, message.text, context, replying=replying)
 
 
 async def group_text(update: Update, context: BriefContext) -> None:
@@ -100,19 +101,23 @@ async def group_text(update: Update, context: BriefContext) -> None:
         text.lower() == mention
         for text in message.parse_entities([MessageEntity.MENTION]).values()
     )
-    replied = message.reply_to_message
-    to_bot = (
-        replied is not None
-        and replied.from_user is not None
-        and replied.from_user.id == context.bot.id
-    )
+    to_bot = _replies_to_bot(message, context)
     if not (mentioned or to_bot):
         return
     question = message.text
     for text in message.parse_entities([MessageEntity.MENTION]).values():
         if text.lower() == mention:
             question = question.replace(text, " ")
-    await _answer(message, question, context, follow_up=to_bot)
+    await _answer(message, question, context, follow_up=to_bot, replying=to_bot)
+
+
+def _replies_to_bot(message: Message, context: BriefContext) -> bool:
+    replied = message.reply_to_message
+    return (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == context.bot.id
+    )
 
 
 async def non_text_private(update: Update, context: BriefContext) -> None:
@@ -220,7 +225,11 @@ async def _keep_typing(message: Message) -> None:
 
 
 async def _answer(
-    message: Message, question: str, context: BriefContext, follow_up: bool = True
+    message: Message,
+    question: str,
+    context: BriefContext,
+    follow_up: bool = True,
+    replying: bool = False,
 ) -> None:
     """Answer a question with its sources and buttons, as replies to the asking message.
 
@@ -240,7 +249,9 @@ async def _answer(
     answer: Answer | None = None
     typing = asyncio.create_task(_keep_typing(message))
     try:
-        async for step in services.knowledge.ask_streaming(cleaned, history=history):
+        async for step in services.knowledge.ask_streaming(
+            cleaned, history=history, replying=replying
+        ):
             if step.answer is not None:
                 answer = step.answer
             else:

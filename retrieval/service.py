@@ -77,15 +77,26 @@ class KnowledgeBase:
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:
         return self._answers.search(question, k)
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
-        """Answer with the LLM when one is configured, else (or when it fails) extractively."""
-        return self._answers.ask(question, k, history)
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        replying: bool = False,
+    ) -> Answer:
+        """Answer with the LLM when one is configured, else (or when it fails) extractively.
+        `replying`: the question replies to one of the bot's answers (so it is a follow-up)."""
+        return self._answers.ask(question, k, history, replying)
 
     def ask_streaming(
-        self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        replying: bool = False,
     ) -> AsyncIterator[AnswerUpdate]:
-        """Drafts while the model writes (display only), then the checked answer, last."""
-        return self._answers.ask_streaming(question, k, history)
+        """Drafts of checked sentences while the model writes, then the checked answer."""
+        return self._answers.ask_streaming(question, k, history, replying)
 
     def example_questions(self, limit: int = 3, doc_id: str | None = None) -> list[str]:
         """Questions the documents (or one document) answer, each checked by answering it."""

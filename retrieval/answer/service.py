@@ -81,11 +81,17 @@ class AnswerService:
         vector = self._embedder.embed_question(question)
         return live.searcher.search(question, vector, k or self._settings.top_k)
 
-    def ask(self, question: str, k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        replying: bool = False,
+    ) -> Answer:
         """Answer with the LLM when one is configured, else (or when it fails) extractively.
         In LLM mode everything the model is asked for one answer shares one deadline."""
         deadline = self._llm.deadline() if self._llm is not None else None
-        prepared = self._prepare(question, k, history, deadline)
+        prepared = self._prepare(question, k, history, deadline, replying)
         if self._llm is None or deadline is None or prepared.passages == []:
             return prepared.extractive
         started = time.monotonic()
@@ -98,13 +104,17 @@ class AnswerService:
         return self._finish(prepared, completion, deadline, time.monotonic() - started)
 
     async def ask_streaming(
-        self, question: str, k: int | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        replying: bool = False,
     ) -> AsyncIterator[AnswerUpdate]:
         """Drafts of the answer as the model writes it, then the checked answer, always last.
         A draft holds only finished sentences that pass the checks the answer gets (so an echo
         of the prompt or an uncited claim is never shown). Offline, only the answer."""
         deadline = self._llm.deadline() if self._llm is not None else None
-        prepared = await asyncio.to_thread(self._prepare, question, k, history, deadline)
+        prepared = await asyncio.to_thread(self._prepare, question, k, history, deadline, replying)
         if self._llm is None or deadline is None or prepared.passages == []:
             yield AnswerUpdate(answer=prepared.extractive)
             return
@@ -165,10 +175,13 @@ class AnswerService:
         k: int | None,
         history: Sequence[Turn],
         deadline: Deadline | None = None,
+        replying: bool = False,
     ) -> _Prepared:
+        """Retrieval and the extractive answer. A message is read with the conversation when
+        it reads as a follow-up, or when it is a reply to one of the bot's answers."""
         cleaned = self.check_question(question)
         standalone = cleaned
-        if self._llm is not None and history and reads_as_follow_up(cleaned):
+        if self._llm is not None and history and (replying or reads_as_follow_up(cleaned)):
             standalone = self._llm.condense(cleaned, history, deadline)
         live = self._indexes.current()
         vector = self._embedder.embed_question(standalone)

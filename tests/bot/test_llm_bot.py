@@ -133,3 +133,29 @@ async def test_typing_stays_on_while_a_slow_model_writes(
     again = await llm_bot.api.wait_for("sendChatAction", timeout=30)  # refreshed, not once
     assert first.params["action"] == again.params["action"] == "typing"
     await llm_bot.api.wait_for("sendMessage", timeout=60)  # the answer still comes
+
+
+async def test_a_reply_to_an_answer_is_read_as_a_follow_up_even_without_a_pronoun(
+    llm_bot: RunningBot, openai_fake: FakeOpenAI
+) -> None:
+    def model(body: dict[str, object]) -> str:
+        if "<<<CONVERSATION" in user_text(body):
+            return "What did Justin Logan argue about U.S. forces in the Middle East?"
+        return f"He said U.S. forces are sitting ducks [{passage_number(body, 'ducks')}]."
+
+    openai_fake.responder = model
+    llm_bot.api.private_message("Who is Justin Logan?")
+    await llm_bot.api.wait_for("sendMessage")
+
+    def condensed() -> list[object]:
+        return [c for c in openai_fake.requests_of("chat/completions") if not c.stream]
+
+    llm_bot.api.private_message("Argued what about forces in the Middle East?")  # not a reply
+    await llm_bot.api.wait_for("sendMessage")
+    assert condensed() == []  # reads as a question of its own
+    answer = llm_bot.api.bot_messages(1111)[-1]
+    llm_bot.api.private_message(
+        "Argued what about forces in the Middle East?", reply_to_message=answer
+    )
+    await llm_bot.api.wait_for("sendMessage")
+    assert len(condensed()) == 1  # a reply to the bot is a follow-up
