@@ -7,6 +7,7 @@ settings.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -188,6 +189,9 @@ def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     if (refused := _check_llm(args.settings)) is not None:
         return refused
     interactive = sys.stdin.isatty()
+    # A line that is not UTF-8 is asked with U+FFFD in place of its bad bytes, not a crash.
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
     kb.ensure_index()
     if interactive:
         titles = ", ".join(doc.title for doc in kb.manifest().documents[:3])

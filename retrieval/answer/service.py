@@ -336,8 +336,12 @@ def _with_markers(sentence: GroundedSentence, numbers: dict[int, int]) -> str:
 
 
 def check_question(question: str, limit: int) -> str:
-    """The question with its whitespace folded, or QuestionError saying what is wrong."""
-    cleaned = " ".join(question.split())
+    """The question with its whitespace folded, or QuestionError saying what is wrong.
+
+    Bytes that were not UTF-8 (a shell argument arrives with them as lone surrogates) become
+    U+FFFD: the tokenizers, SQLite and the terminal all refuse lone surrogates."""
+    readable = question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    cleaned = " ".join(readable.split())
     if not cleaned:
         raise QuestionError("Please ask a question: the message was empty.")
     if len(cleaned) > limit:

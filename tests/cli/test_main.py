@@ -152,6 +152,31 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
     assert "The documents don't cover this." in result.stdout
 
 
+def test_bytes_that_are_not_utf8_are_asked_not_crashed_on(env: dict[str, str]) -> None:
+    """A shell argument or a stdin line with bytes that are not UTF-8 (a Latin-1 terminal)
+    is answered with U+FFFD in their place; it used to end in a traceback."""
+    briefbot = os.fsencode(Path(sys.executable).parent / "briefbot")
+    question = b"Who is Justin Logan\xff?"
+
+    def run(argv: list[bytes], stdin: bytes) -> bytes:
+        result = subprocess.run(
+            [briefbot, *argv],
+            input=stdin,
+            capture_output=True,
+            env={**os.environ, **env, "LC_ALL": "C.UTF-8"},
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+        assert b"Traceback" not in result.stderr
+        return result.stdout
+
+    answer = json.loads(run([b"ask", b"--json", question], b""))
+    assert answer["question"] == "Who is Justin Logan\ufffd?"
+    assert "Cato Institute" in answer["answer"]
+    assert b"Cato Institute" in run([b"chat"], question + b"\n")
+
+
 @contextlib.asynccontextmanager
 async def briefbot_process(
     command: str, env: dict[str, str], token: str, api: FakeBotApi
