@@ -176,11 +176,70 @@ class Settings(BaseSettings):
         description="Telegram user ids of the bot's admins, comma-separated: they may reload, "
         "upload and remove documents.",
     )
+    allowed_user_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(),
+        description="Telegram user ids that may use the bot, comma-separated (admins always "
+        "may). Empty: everyone. Others get one short refusal.",
+    )
+    allowed_chat_ids: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(),
+        description="Group chat ids the bot serves, comma-separated. Empty: every group. "
+        "Another group is told once and left.",
+    )
+    user_questions_per_minute: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description="Questions one user may ask per minute before being told to slow down "
+        "(0: no limit).",
+    )
+    chat_questions_per_minute: int = Field(
+        default=30,
+        ge=0,
+        le=10_000,
+        description="Questions one chat may ask per minute before being told to slow down "
+        "(0: no limit).",
+    )
+    max_queued_per_chat: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Updates of one chat that may wait for its earlier ones; more are "
+        "answered with a request to slow down.",
+    )
+    llm_max_concurrent: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Chat-model requests in flight at once across all chats; the rest wait "
+        "their turn within BRIEFBOT_LLM_DEADLINE.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.\-:\[\]]+$",
+        description="Host of a Chroma server (`chroma run`). Unset: Chroma embedded in the "
+        "data dir.",
+    )
+    chroma_port: int = Field(
+        default=8000, ge=1, le=65535, description="Port of the Chroma server."
+    )
+    chroma_ssl: bool = Field(default=False, description="Talk HTTPS to the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        default=None,
+        description="Token for a Chroma server with token authentication (sent as a bearer "
+        "token).",
+    )
+    index_name: str = Field(
+        default="briefbot",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$",
+        description="Name of this deployment's index: its Chroma collections start with it. "
+        "Bots sharing a Chroma server with different names never touch each other's index.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
     )
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -210,7 +269,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value set, for redaction in logs."""
-        values = (self.telegram_bot_token, self.openai_api_key, self.webhook_secret)
+        values = (
+            self.telegram_bot_token,
+            self.openai_api_key,
+            self.webhook_secret,
+            self.chroma_token,
+        )
         return [value.get_secret_value() for value in values if value is not None]
 
     @property
