@@ -10,7 +10,7 @@ from retrieval.briefing.service import BriefingService
 from retrieval.evidence.pipeline import AnswerModels
 from retrieval.index.embedders import make_embedder
 from retrieval.index.live import LiveIndexes
-from retrieval.index.store import IndexStore, open_chroma
+from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
 from retrieval.llm.chat import ChatModel
 from retrieval.llm.prompts import load_prompts
@@ -22,9 +22,11 @@ from retrieval.state.subscriptions import SubscriptionStore
 
 
 def open_live_indexes(settings: Settings) -> LiveIndexes:
-    """The on-disk index under the data dir (nothing is built until asked)."""
+    """The index: its versions under the data dir, its collections in embedded Chroma or on
+    the Chroma server the settings name (nothing is built until asked)."""
+    client = chroma_client(settings)  # first: an unreachable server fails before a model loads
     embedder = make_embedder(settings)
-    store = IndexStore(open_chroma(settings.chroma_dir), settings.data_dir / "index", embedder)
+    store = IndexStore(client, settings.data_dir / "index", embedder, settings.index_name)
     cache = VectorCache(settings.data_dir / "vectors.sqlite")
     return LiveIndexes(settings, embedder, store, cache)
 

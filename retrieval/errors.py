@@ -34,3 +34,8 @@ class EmbeddingError(BriefbotError):
 
 class ReloadInProgressError(BriefbotError):
     """Another reload holds the index; this one did not start."""
+
+
+class IndexServerUnreachableError(IndexUnavailableError):
+    """The Chroma server holding the index cannot be reached or refuses us; the message names
+    its host:port (never the token), so the operator knows what to start or fix."""

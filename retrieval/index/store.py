@@ -4,6 +4,11 @@ collection, and a pointer file swapped atomically says which version is live.
 Readers never see a half-built index: a version becomes visible only after its collection is
 complete and its manifest is on disk. The previous version is kept (for a rollback); older
 ones and orphans of a crashed ingest are removed at the next publish.
+
+Chroma is embedded in the data dir, or a server (`chroma run`) that other bots may share.
+Collections are named `<index name>-v<N>`, and each is marked with the id of the data dir that
+created it: cleanup deletes only collections of this data dir, so another bot's index on the
+same server, under another name or the same one, is never touched.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import fcntl
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,22 +26,37 @@ from pathlib import Path
 from typing import Any, cast
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.api.types import GetResult
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
+from chromadb.errors import ChromaError, NotFoundError
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from retrieval.errors import IndexUnavailableError, IngestError, ReloadInProgressError
+from config import Settings
+from retrieval.errors import (
+    IndexServerUnreachableError,
+    IndexUnavailableError,
+    IngestError,
+    ReloadInProgressError,
+)
 from retrieval.index.embedders import Embedder
 from retrieval.models import DocumentInfo, Manifest, Matrix, Passage, Span
 from retrieval.storage import set_aside, write_atomically
 
 log = logging.getLogger(__name__)
 
-_COLLECTION_PREFIX = "passages_v"
+# Collections were named so before index names existed; a data dir's manifests may still name
+# them. They are served and rolled back to as before, and removed once no longer kept.
+_LEGACY_PREFIX = "passages_v"
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
+_OWNER_FILE = "owner"
+# Rows per read: one `get` of a whole collection binds a SQL variable per row and fails at
+# about 30k passages ("too many SQL variables"); pages of this size stay far below.
+PAGE_SIZE = 5000
 
 
 class _OwnChromaSettings(ChromaSettings):
@@ -68,6 +89,36 @@ def open_chroma(path: Path) -> ClientAPI:
         SharedSystemClient._identifier_to_system.pop(str(path), None)  # noqa: SLF001
         path.mkdir(parents=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def open_chroma_server(host: str, port: int, ssl: bool, token: SecretStr | None) -> ClientAPI:
+    """A client of a Chroma server, the token sent as a bearer token. A server that cannot
+    be reached (or refuses us) is IndexServerUnreachableError naming host:port."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+    settings = _OwnChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        return chromadb.HttpClient(
+            host=host, port=port, ssl=ssl, headers=headers, settings=settings
+        )
+    except Exception as error:  # Chroma wraps a refused connection or a 401 in several types
+        raise IndexServerUnreachableError(_unreachable(f"{host}:{port}", error)) from None
+
+
+def chroma_client(settings: Settings) -> ClientAPI:
+    """The Chroma the settings name: a server with BRIEFBOT_CHROMA_HOST, else embedded."""
+    if settings.chroma_host is None:
+        return open_chroma(settings.chroma_dir)
+    return open_chroma_server(
+        settings.chroma_host, settings.chroma_port, settings.chroma_ssl, settings.chroma_token
+    )
+
+
+def _unreachable(server: str, error: Exception) -> str:
+    # The error's text comes from the connection or the server's reply, never our headers.
+    return (
+        f"the Chroma server at {server} cannot be used ({error}); start it, or check "
+        "BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL and BRIEFBOT_CHROMA_TOKEN"
+    )
 
 
 def _metadata(passage: Passage) -> dict[str, str | int]:
@@ -107,13 +158,55 @@ def _passage(chunk_id: str, text: str, metadata: dict[str, Any]) -> Passage:
 
 
 class IndexStore:
-    """The index versions under `<data dir>/index` and their Chroma collections."""
+    """The index versions under `<data dir>/index` and their Chroma collections, named after
+    the deployment's index name."""
 
-    def __init__(self, client: ClientAPI, index_dir: Path, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        index_dir: Path,
+        embedder: Embedder,
+        index_name: str,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self._client = client
         self._dir = index_dir
         self._embedder = embedder
+        self._prefix = f"{index_name}-v"
+        self._name = re.compile(rf"^{re.escape(self._prefix)}(\d+)$")
+        self._page_size = page_size
+        chroma = client.get_settings()
+        self._server = (
+            f"{chroma.chroma_server_host}:{chroma.chroma_server_http_port}"
+            if chroma.chroma_server_host
+            else None
+        )
         self._dir.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """A server gone away is said as such, not taken for a damaged or missing index."""
+        try:
+            yield
+        except httpx.TransportError as error:
+            raise IndexServerUnreachableError(_unreachable(str(self._server), error)) from None
+
+    @property
+    def owner(self) -> str | None:
+        """The id this data dir marks its collections with; None before its first publish."""
+        try:
+            return (self._dir / _OWNER_FILE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _claim_owner(self) -> str:
+        """The owner id, made on first use. Only publish calls this, under the writer lock,
+        so no two processes of this data dir make one each."""
+        owner = self.owner
+        if owner is None:
+            owner = uuid.uuid4().hex
+            write_atomically(self._dir / _OWNER_FILE, owner)
+        return owner
 
     @contextmanager
     def writer_lock(self, wait: bool = True) -> Iterator[None]:
@@ -192,7 +285,10 @@ class IndexStore:
     def is_intact(self, manifest: Manifest) -> bool:
         """The version's collection exists and holds every chunk its manifest lists."""
         try:
-            return self.collection(manifest).count() == manifest.chunk_count
+            with self._reaching():
+                return self.collection(manifest).count() == manifest.chunk_count
+        except IndexServerUnreachableError:
+            raise  # not a reason to rebuild: the server is down, not the index
         except IndexUnavailableError:
             return False
 
@@ -200,25 +296,45 @@ class IndexStore:
         try:
             # No embedding function passed: Chroma rebuilds the registered one the collection
             # was created with, and refuses a different one.
-            return self._client.get_collection(manifest.collection)
+            with self._reaching():
+                return self._client.get_collection(manifest.collection)
+        except IndexServerUnreachableError:
+            raise
         except Exception as error:  # Chroma raises several types for a missing collection
             raise IndexUnavailableError(
                 f"index version {manifest.version} is damaged ({error}); run `briefbot ingest`"
             ) from error
 
     def passages(self, manifest: Manifest) -> list[Passage]:
-        collection = self.collection(manifest)
-        result = collection.get(include=["documents", "metadatas"])
-        documents = result["documents"] or []
-        metadatas = result["metadatas"] or []
         passages = [
             _passage(chunk_id, text, dict(metadata))
-            for chunk_id, text, metadata in zip(result["ids"], documents, metadatas, strict=True)
+            for page in self._pages(manifest, include_text=True)
+            for chunk_id, text, metadata in zip(
+                page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+            )
         ]
         return sorted(passages, key=lambda passage: (passage.doc_id, passage.chunk_index))
 
     def chunk_ids(self, manifest: Manifest) -> set[str]:
-        return set(self.collection(manifest).get(include=[])["ids"])
+        return {
+            chunk_id
+            for page in self._pages(manifest, include_text=False)
+            for chunk_id in page["ids"]
+        }
+
+    def _pages(self, manifest: Manifest, include_text: bool) -> Iterator[GetResult]:
+        """The whole collection in pages of page_size rows. A version is never changed after
+        its publish, so offsets stay put between pages."""
+        collection = self.collection(manifest)
+        include: list[Any] = ["documents", "metadatas"] if include_text else []
+        offset = 0
+        while True:
+            with self._reaching():
+                page = collection.get(include=include, limit=self._page_size, offset=offset)
+            yield page
+            if len(page["ids"]) < self._page_size:
+                return
+            offset += self._page_size
 
     def publish(
         self,
@@ -230,42 +346,65 @@ class IndexStore:
         """Build a complete new version, then make it the live one. Call under writer_lock.
         A write that fails (a full disk, say) raises IngestError with the pointer unmoved:
         the previous version goes on serving, and the next publish clears the leftovers."""
-        version = self._next_version()
-        manifest = Manifest(
-            version=version,
-            collection=f"{_COLLECTION_PREFIX}{version}",
-            embedder=self._embedder.identity,
-            chunk_chars=chunk_chars,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            documents=tuple(documents),
-        )
         previous = self.current_version()
         try:
-            self._write_collection(manifest, passages, vectors)
-            write_atomically(self._dir / f"v{version}.json", manifest.to_json())
-            self._point_to(version, previous)
+            with self._reaching():
+                manifest, collection = self._create_collection(chunk_chars, documents)
+                self._fill(collection, passages, vectors)
+            write_atomically(self._dir / f"v{manifest.version}.json", manifest.to_json())
+            self._point_to(manifest.version, previous)
         except (OSError, ChromaError) as error:
             raise IngestError(
                 f"nothing was changed: the new index could not be written ({error})"
             ) from error
         try:
-            self._remove_unused(keep={version} | ({previous} if previous else set()))
-        except (OSError, ChromaError) as error:
+            with self._reaching():
+                self._remove_unused(keep={manifest.version} | ({previous} if previous else set()))
+        except (OSError, ChromaError, IndexServerUnreachableError) as error:
             log.warning(
-                "index v%s is live; older versions stay until the next reload (%s)", version, error
+                "index v%s is live; older versions stay until the next reload (%s)",
+                manifest.version,
+                error,
             )
         return manifest
 
-    def _write_collection(
-        self, manifest: Manifest, passages: Sequence[Passage], vectors: Matrix
-    ) -> None:
-        collection = self._client.create_collection(
-            manifest.collection,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": manifest.embedder, "version": manifest.version},
-            # Chroma types this for every kind of embeddable input; ours embeds text.
-            embedding_function=cast(Any, self._embedder),
-        )
+    def _create_collection(
+        self, chunk_chars: int, documents: Sequence[DocumentInfo]
+    ) -> tuple[Manifest, Collection]:
+        """The next version's manifest and its new, empty collection. Another data dir with
+        the same index name may take the same number at the same moment: the server refuses
+        the second create, and that one tries the number after."""
+        owner = self._claim_owner()
+        version = self._next_version()
+        while True:
+            manifest = Manifest(
+                version=version,
+                collection=f"{self._prefix}{version}",
+                embedder=self._embedder.identity,
+                chunk_chars=chunk_chars,
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                documents=tuple(documents),
+            )
+            try:
+                collection = self._client.create_collection(
+                    manifest.collection,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={
+                        "embedder": manifest.embedder,
+                        "version": manifest.version,
+                        "owner": owner,
+                    },
+                    # Chroma types this for every kind of embeddable input; ours embeds text.
+                    embedding_function=cast(Any, self._embedder),
+                )
+            except ChromaError:
+                if manifest.collection not in self._collection_names():
+                    raise
+                version = self._next_version()
+                continue
+            return manifest, collection
+
+    def _fill(self, collection: Collection, passages: Sequence[Passage], vectors: Matrix) -> None:
         batch = self._client.get_max_batch_size()
         for offset in range(0, len(passages), batch):
             part = passages[offset : offset + batch]
@@ -277,30 +416,47 @@ class IndexStore:
             )
 
     def _next_version(self) -> int:
-        versions = [0]
+        """Above every version of this data dir and every collection of this index name on
+        the server, whoever made it: a name is never reused."""
+        versions = [0, *self._manifest_files().keys()]
         versions += [
-            int(m.group(1)) for p in self._dir.iterdir() if (m := _VERSION_FILE.match(p.name))
-        ]
-        versions += [
-            int(name[len(_COLLECTION_PREFIX) :])
+            int(match.group(1))
             for name in self._collection_names()
-            if name[len(_COLLECTION_PREFIX) :].isdigit()
+            if (match := self._name.match(name))
         ]
         return max(versions) + 1
 
+    def _manifest_files(self) -> dict[int, Path]:
+        return {
+            int(match.group(1)): path
+            for path in self._dir.iterdir()
+            if (match := _VERSION_FILE.match(path.name))
+        }
+
     def _collection_names(self) -> list[str]:
-        return [
-            c.name
-            for c in self._client.list_collections()
-            if c.name.startswith(_COLLECTION_PREFIX)
-        ]
+        return [collection.name for collection in self._client.list_collections()]
 
     def _remove_unused(self, keep: set[int]) -> None:
-        for name in self._collection_names():
-            suffix = name[len(_COLLECTION_PREFIX) :]
-            if suffix.isdigit() and int(suffix) not in keep:
-                self._client.delete_collection(name)
-        for path in self._dir.iterdir():
-            match = _VERSION_FILE.match(path.name)
-            if match and int(match.group(1)) not in keep:
-                path.unlink()
+        """Delete what this data dir made and no longer needs: its collections (marked with
+        its owner id, orphans of a crashed publish included, or named by one of its own
+        manifests, as legacy ones are), then the manifests of versions not kept."""
+        manifests = self._manifest_files()
+        named = {}
+        for version, path in manifests.items():
+            with contextlib.suppress(ValueError, KeyError, TypeError, OSError):
+                named[version] = Manifest.from_json(path.read_text(encoding="utf-8")).collection
+        kept = {named[version] for version in keep if version in named}
+        owner = self.owner
+        for collection in self._client.list_collections():
+            if collection.name in kept:
+                continue
+            ours = owner is not None and (
+                self._name.match(collection.name) is not None
+                and (collection.metadata or {}).get("owner") == owner
+            )
+            if ours or collection.name in named.values():
+                with contextlib.suppress(NotFoundError):  # another process of ours was first
+                    self._client.delete_collection(collection.name)
+        for version, path in manifests.items():
+            if version not in keep:
+                path.unlink(missing_ok=True)

@@ -8,20 +8,34 @@ import pytest
 from config import Settings
 from retrieval.composition import open_knowledge_base
 from retrieval.errors import IndexUnavailableError, IngestError
-from retrieval.index.store import open_chroma
+from retrieval.index.store import chroma_client
+from tests.fakes.chroma_server import both_backends
 
 SECOND = "Budget brief\n\nThe ministry will spend 40 million euros on new bridges in 2025.\n"
 
 
+def live_collection(settings: Settings) -> str:
+    """The live version's collection name, as its manifest says."""
+    index = settings.data_dir / "index"
+    version = json.loads((index / "current.json").read_text())["version"]
+    return str(json.loads((index / f"v{version}.json").read_text())["collection"])
+
+
 def live_chunk_documents(settings: Settings) -> list[str]:
     """The document of every chunk in the live collection, read straight from Chroma."""
-    client = open_chroma(settings.chroma_dir)
-    pointer = json.loads((settings.data_dir / "index" / "current.json").read_text())
-    version = pointer["version"]
-    result = client.get_collection(f"passages_v{version}").get(include=["metadatas"])
-    return sorted(str(m["document"]) for m in result["metadatas"] or [])
+    collection = chroma_client(settings).get_collection(live_collection(settings))
+    return sorted(
+        str(m["document"]) for m in collection.get(include=["metadatas"])["metadatas"] or []
+    )
 
 
+def collections_of(settings: Settings) -> set[str]:
+    """This deployment's collections (a shared server also holds other tests')."""
+    names = {c.name for c in chroma_client(settings).list_collections()}
+    return {name for name in names if name.startswith(f"{settings.index_name}-v")}
+
+
+@both_backends
 def test_ingesting_twice_changes_nothing(settings: Settings) -> None:
     kb = open_knowledge_base(settings)
     first = kb.ingest()
@@ -34,6 +48,7 @@ def test_ingesting_twice_changes_nothing(settings: Settings) -> None:
     assert second.texts_embedded == 0
 
 
+@both_backends
 def test_editing_one_file_re_embeds_only_that_file(settings: Settings, sources: Path) -> None:
     kb = open_knowledge_base(settings)
     (sources / "budget.txt").write_text(SECOND, encoding="utf-8")
@@ -55,6 +70,7 @@ def test_editing_one_file_re_embeds_only_that_file(settings: Settings, sources: 
     assert "45 million" in answer.citations[0].quote
 
 
+@both_backends
 def test_a_removed_file_loses_its_chunks(settings: Settings, sources: Path) -> None:
     kb = open_knowledge_base(settings)
     (sources / "budget.txt").write_text(SECOND, encoding="utf-8")
@@ -102,23 +118,25 @@ def test_missing_and_empty_sources_dirs_are_clear_errors(make_settings, tmp_path
         empty.ingest()
 
 
+@both_backends
 def test_an_abandoned_half_built_version_is_never_served(settings: Settings) -> None:
     kb = open_knowledge_base(settings)
     good = kb.ingest()
-    # What a process killed in the middle of publishing leaves behind: a partial collection
-    # with no manifest and no pointer to it.
-    client = open_chroma(settings.chroma_dir)
-    client.create_collection(f"passages_v{good.version + 1}").add(
-        ids=["partial"], documents=["half"], embeddings=[[0.0] * 384]
-    )
+    # What a process killed in the middle of publishing leaves behind: a partial collection,
+    # marked as this data dir's, with no manifest and no pointer to it.
+    client = chroma_client(settings)
+    client.create_collection(
+        f"{settings.index_name}-v{good.version + 1}",
+        metadata={"owner": str(kb.indexes.store.owner)},
+    ).add(ids=["partial"], documents=["half"], embeddings=[[0.0] * 384])
     reopened = open_knowledge_base(settings)
     assert reopened.manifest().version == good.version
     assert reopened.ask("How many U.S. troops are stationed in Iraq?").grounded
     (settings.sources_dir / "budget.txt").write_text(SECOND, encoding="utf-8")
     newer = reopened.ingest()
     assert newer.version == good.version + 2
-    names = {c.name for c in client.list_collections()}
-    assert names == {f"passages_v{good.version}", f"passages_v{newer.version}"}
+    prefix = f"{settings.index_name}-v"
+    assert collections_of(settings) == {f"{prefix}{good.version}", f"{prefix}{newer.version}"}
 
 
 def test_changing_the_embedder_re_indexes(make_settings) -> None:
@@ -129,9 +147,9 @@ def test_changing_the_embedder_re_indexes(make_settings) -> None:
     assert report.changed
     assert report.version == first.version + 1
     assert word.manifest().embedder == "briefbot-wordllama"
-    client = open_chroma(make_settings().chroma_dir)
+    client = chroma_client(make_settings())
     # Chroma rebuilds the registered embedder from the collection's stored configuration.
-    collection = client.get_collection(f"passages_v{report.version}")
+    collection = client.get_collection(word.manifest().collection)
     assert type(collection.configuration["embedding_function"]).__name__ == "WordLlamaEmbedder"
     assert word.ask("How many U.S. troops are stationed in Iraq?").grounded
 
@@ -154,16 +172,18 @@ def test_a_megabyte_on_one_line_is_indexed_in_bounded_passages(
     assert kb.ask("How many U.S. troops are stationed in Iraq?").grounded
 
 
+@both_backends
 def test_a_lost_collection_is_rebuilt_by_the_next_ingest(settings: Settings) -> None:
     kb = open_knowledge_base(settings)
     good = kb.ingest()
-    open_chroma(settings.chroma_dir).delete_collection(f"passages_v{good.version}")
+    chroma_client(settings).delete_collection(live_collection(settings))
     report = open_knowledge_base(settings).ingest()
     assert report.changed
     assert report.version == good.version + 1
     assert open_knowledge_base(settings).ask("Who is Justin Logan?").grounded
 
 
+@both_backends
 def test_a_long_running_reader_follows_a_newer_version(settings: Settings, sources: Path) -> None:
     reader = open_knowledge_base(settings)
     reader.ingest()

@@ -18,6 +18,7 @@ from retrieval.composition import open_knowledge_base
 from retrieval.errors import IndexUnavailableError, ReloadInProgressError
 from retrieval.index.store import open_chroma
 from retrieval.service import KnowledgeBase
+from tests.fakes.chroma_server import both_backends
 
 QUESTION = "How many U.S. troops are stationed in Iraq?"
 
@@ -35,6 +36,7 @@ def write_filler(sources: Path, count: int) -> None:
         )
 
 
+@both_backends
 def test_questions_asked_during_a_reload_all_get_a_complete_index(
     kb: KnowledgeBase, sources: Path
 ) -> None:
@@ -78,6 +80,7 @@ def test_a_second_reload_is_refused_while_one_runs(kb: KnowledgeBase, settings: 
         other.ingest(wait=False)
 
 
+@both_backends
 def test_rollback_serves_the_previous_version_and_can_be_undone(
     kb: KnowledgeBase, sources: Path
 ) -> None:
@@ -131,7 +134,7 @@ def test_a_reload_killed_mid_way_leaves_the_previous_index_answering(
     assert recovered.version > good
     assert reopened.ask("How much will the Riverside bridge cost?").grounded
     names = {c.name for c in open_chroma(settings.chroma_dir).list_collections()}
-    assert names == {f"passages_v{good}", f"passages_v{recovered.version}"}
+    assert names == {f"briefbot-v{good}", f"briefbot-v{recovered.version}"}
 
 
 # Runs a command with a small cap on file size: every write that grows a file past it fails
@@ -177,5 +180,5 @@ def test_a_reload_on_a_full_disk_says_so_and_changes_nothing(
     assert recovered.version > good
     assert reopened.ask("How much will the Riverside bridge cost?").grounded
     names = {c.name for c in open_chroma(settings.chroma_dir).list_collections()}
-    assert names == {f"passages_v{good}", f"passages_v{recovered.version}"}
+    assert names == {f"briefbot-v{good}", f"briefbot-v{recovered.version}"}
     reopened.close()
