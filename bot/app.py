@@ -191,12 +191,20 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
     install_redaction(settings.secrets())
 
     async def post_init(application: BriefApplication) -> None:
+        from bot import health  # the container health check's marker (Dockerfile)
+
+        health.clear_ready(settings.data_dir)  # a marker a killed bot left is not ours
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
         await application.bot.set_my_commands(COMMANDS)
         await briefings.schedule_all(application, services)
+        manifest = await asyncio.to_thread(services.knowledge.manifest)
+        health.mark_ready(settings.data_dir, manifest.version)
 
     async def post_shutdown(application: BriefApplication) -> None:
+        from bot import health
+
+        health.clear_ready(settings.data_dir)
         services.close()
 
     extractor = Extractor()
