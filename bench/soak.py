@@ -65,6 +65,10 @@ async def _soak(minutes: float, chats: int) -> SoakResult:
                 telegram_bot_token=TOKEN,
                 telegram_base_url=api.base_url,
                 telegram_file_base_url=api.base_file_url,
+                # Every chat asks again the moment it is answered, far above the default
+                # question limits: the soak measures losses under faults, not the limits.
+                user_questions_per_minute=0,
+                chat_questions_per_minute=0,
             )
             services = Services.create(settings, open_knowledge_base(settings))
             async with serving(build_application(settings, services), api):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -14,7 +13,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -22,11 +20,15 @@ from telegram.ext import (
     ExtBot,
     JobQueue,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import admin, briefings, handlers
+from bot.access import gate
 from bot.context import BotData, BriefApplication, BriefContext, Services
+from bot.render import QUEUE_FULL
+from bot.scheduling import FairUpdateProcessor
 from bot.updates import SkippedUpdates, UpdatesRequest
 from bot.webhook import run_webhook
 from config import Settings
@@ -58,39 +60,13 @@ ADMIN_COMMANDS = {
     "docs": admin.docs,
     "remove": admin.remove,
 }
-# Enough for many chats at once; one chat's updates still run one at a time (see below).
-MAX_CONCURRENT_UPDATES = 64
+# Updates running at once across all chats; one chat's run one at a time (bot/scheduling.py).
+MAX_RUNNING_UPDATES = 64
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; one chat's run in arrival order, so a
-    quick second question is never answered before the first."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}  # updates holding or awaiting each chat's lock
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:  # forget idle chats so the dict stays small
-                del self._users[chat.id], self._locks[chat.id]
-
-    async def initialize(self) -> None:
-        """Nothing to allocate."""
-
-    async def shutdown(self) -> None:
-        """Nothing to free."""
+async def _tell_queue_full(update: Update) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(QUEUE_FULL)
 
 
 class StoppingApplication(
@@ -112,6 +88,9 @@ def register_handlers(
     application: BriefApplication, admin_ids: tuple[int, ...], extractor: Extractor
 ) -> None:
     """Every handler, in one place. Order matters: the first matching handler in a group wins."""
+    # Strangers and groups off the allowlists stop here, before any other group's handlers.
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new_messages = filters.UpdateType.MESSAGE  # edits are handled separately
@@ -216,7 +195,11 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         .base_file_url(settings.telegram_file_base_url)
         .get_updates_request(UpdatesRequest(SkippedUpdates()))
         .context_types(ContextTypes(context=BriefContext, bot_data=BotData))
-        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(
+            FairUpdateProcessor(
+                MAX_RUNNING_UPDATES, settings.max_queued_per_chat, _tell_queue_full
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=3))
         # A question deleted before its answer is ready still gets the answer, unthreaded.
         .defaults(Defaults(allow_sending_without_reply=True))

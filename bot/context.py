@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.access import AccessPolicy, QuestionLimits
 from config import Settings
 from retrieval.composition import (
     open_answer_log,
@@ -67,6 +68,8 @@ class Services:
     # Held while an admin changes files in the sources dir and reloads, so two changes never
     # interleave (a reload would otherwise index another admin's half-done change).
     documents_lock: asyncio.Lock
+    access: AccessPolicy
+    question_limits: QuestionLimits
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
@@ -80,6 +83,8 @@ class Services:
             BriefingGuard(),
             open_subscriptions(settings),
             asyncio.Lock(),
+            AccessPolicy(settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_ids),
+            QuestionLimits(settings.user_questions_per_minute, settings.chat_questions_per_minute),
         )
 
     def close(self) -> None:

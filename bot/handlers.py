@@ -15,6 +15,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
+from bot.access import seconds_to_wait
 from bot.chats import conversation_key
 from bot.context import BriefContext
 from bot.render import (
@@ -23,6 +24,7 @@ from bot.render import (
     NON_TEXT_HINT,
     answer_keyboard,
     render_answer,
+    render_slow_down,
     render_sources,
     render_welcome,
 )
@@ -241,6 +243,11 @@ async def _answer(
         cleaned = services.knowledge.check_question(question)
     except QuestionError as error:
         await message.reply_text(str(error))
+        return
+    user_id = message.from_user.id if message.from_user else None
+    if (refusal := services.question_limits.admit(user_id, message.chat_id)) is not None:
+        if refusal.tell:
+            await message.reply_text(render_slow_down(seconds_to_wait(refusal)))
         return
     await message.reply_chat_action(ChatAction.TYPING)
     key = conversation_key(message)

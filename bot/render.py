@@ -191,6 +191,19 @@ HELP = (
 )
 NON_TEXT_HINT = "I can only read text. Send me your question as a message."
 EDITED_HINT = "I answer new messages only; please send the corrected question again."
+NOT_ALLOWED = "Sorry, this bot is private: its operator has not allowed your account."
+GROUP_NOT_ALLOWED = (
+    "Sorry, this bot only works in the groups its operator allows, so I am leaving. "
+    "(To allow this group, add {chat_id} to BRIEFBOT_ALLOWED_CHAT_IDS.)"
+)
+QUEUE_FULL = (
+    "I still have several of your messages to answer, so I skipped the newest ones. "
+    "Please wait for my replies, then ask again."
+)
+
+
+def render_slow_down(seconds: int) -> str:
+    return f"You are asking faster than I can answer well. Please try again in {seconds} s."
 
 
 def render_briefing(briefing: Briefing) -> list[str]:

@@ -6,7 +6,8 @@ Every request is bounded twice: `max_tokens` (BRIEFBOT_LLM_MAX_TOKENS) bounds wh
 write, and a `Deadline` (BRIEFBOT_LLM_DEADLINE) bounds the time of everything one answer asks
 of the model. Retries (429, 5xx, connection errors) happen here, within the deadline; a timeout
 is never retried, because a server that did not answer in time is usually still busy with the
-abandoned request, and a retry would only queue behind it.
+abandoned request, and a retry would only queue behind it. At most BRIEFBOT_LLM_MAX_CONCURRENT
+requests are in flight at once (`InFlightLimit`); waiting for a slot counts against the deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from langchain_openai import ChatOpenAI
 
 from config import Settings
 from retrieval.llm.followup import conversation_chars, plausible_rewrite
+from retrieval.llm.limit import InFlightLimit, LimitTimeout
 from retrieval.llm.prompts import PromptSet
 from retrieval.models import Passage, Turn
 
@@ -88,6 +90,8 @@ def _failure(error: Exception) -> LlmFailure:
     """Map client errors to reasons. Messages may quote the request, never the key."""
     if isinstance(error, LlmFailure):
         return error
+    if isinstance(error, LimitTimeout):
+        return LlmFailure("timeout", "every request slot stayed busy until the deadline")
     reasons: list[tuple[type[Exception], str]] = [
         (openai.APITimeoutError, "timeout"),
         (openai.RateLimitError, "rate_limited"),
@@ -125,6 +129,7 @@ class ChatModel:
             raise ValueError("LLM mode needs OPENAI_API_KEY")
         self.prompts = prompts
         self._settings = settings
+        self._in_flight = InFlightLimit(settings.llm_max_concurrent)
         self._model = ChatOpenAI(
             model=settings.llm_model,
             temperature=settings.llm_temperature,
@@ -192,7 +197,10 @@ class ChatModel:
         while True:
             timeout = self._request_timeout(deadline)
             try:
-                message = self._model.invoke(messages, timeout=timeout)
+                with self._in_flight.slot(timeout):
+                    # What waiting for the slot left of the request's time.
+                    timeout = self._request_timeout(deadline)
+                    message = self._model.invoke(messages, timeout=timeout)
             # Any failure of the remote model, including a 200 with a body that is no
             # completion (the client then fails with AttributeError or JSONDecodeError), means:
             # fall back.
@@ -262,12 +270,13 @@ class ChatModel:
             written = False
             truncated = False
             try:
-                timeout = self._request_timeout(deadline)
-                async for chunk in self._model.astream(messages, timeout=timeout):
-                    truncated = truncated or _truncated(chunk)
-                    if isinstance(chunk.content, str) and chunk.content:
-                        written = True
-                        pieces.put_nowait(chunk.content)
+                async with self._in_flight.async_slot(self._request_timeout(deadline)):
+                    timeout = self._request_timeout(deadline)
+                    async for chunk in self._model.astream(messages, timeout=timeout):
+                        truncated = truncated or _truncated(chunk)
+                        if isinstance(chunk.content, str) and chunk.content:
+                            written = True
+                            pieces.put_nowait(chunk.content)
             # LlmFailure (the deadline passed) too: _failure keeps it as it is.
             except Exception as error:  # noqa: BLE001 (as in _invoke)
                 failure = _failure(error)

@@ -623,6 +623,8 @@ class FakeBotApi:
         self.webhook_url = ""
         self.webhook_secret_token: str | None = None
         self.webhook_params: JSON = {}
+        self.left_chats: set[int] = set()
+        """Chats the bot left with ``leaveChat``."""
 
         self._messages: dict[tuple[int, int], JSON] = {}
         self._last_message_id: dict[int, int] = {}
@@ -664,6 +666,7 @@ class FakeBotApi:
             "getChat": self._get_chat,
             "getChatAdministrators": self._get_chat_administrators,
             "getChatMember": self._get_chat_member,
+            "leaveChat": self._leave_chat,
         }.items():
             self.register(name, handler)
 
@@ -1461,6 +1464,15 @@ class FakeBotApi:
                     return copy.deepcopy(member)
         user = self.bot_user if user_id == self.bot_id else self._user(user_id)
         return {"status": "member", "user": dict(user)}
+
+    def _leave_chat(self, params: JSON) -> bool:
+        chat = self._chat_for(params)
+        if chat["type"] == "private":
+            raise ApiError(
+                400, "Bad Request: chat member status can't be changed in private chats"
+            )
+        self.left_chats.add(int(chat["id"]))
+        return True
 
     # ---------------------------------------------------------------- internals
 

@@ -429,7 +429,11 @@ _FAKE_KEY = web.AppKey("fake_openai", "FakeOpenAI")
 
 @web.middleware
 async def _mark_abandoned(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A handler cancelled because its client went away leaves status 499 on its call."""
+    """A handler cancelled because its client went away leaves status 499 on its call. Also
+    counts the requests in flight, for ``FakeOpenAI.peak_in_flight``."""
+    fake = request.app[_FAKE_KEY]
+    fake.in_flight += 1
+    fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
     try:
         return await handler(request)
     except asyncio.CancelledError:
@@ -440,6 +444,8 @@ async def _mark_abandoned(request: web.Request, handler: Handler) -> web.StreamR
                 call.status = 499
             request.app[_FAKE_KEY].status_changed()
         raise
+    finally:
+        fake.in_flight -= 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,6 +478,9 @@ class FakeOpenAI:
 
         self.calls: list[Call] = []
         self.internal_errors: list[BaseException] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        """The most requests being answered at the same time so far."""
 
         self._script: deque[Reply] = deque()
         self._notifications: set[asyncio.Task[None]] = set()

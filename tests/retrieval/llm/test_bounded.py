@@ -4,6 +4,7 @@ Outcomes are asserted, never durations."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -214,3 +215,24 @@ def test_the_defaults_bound_a_hung_answer_under_twenty_seconds(
     settings = make_settings()
     assert settings.llm_max_tokens == 512
     assert settings.llm_deadline < 20
+
+
+async def test_no_more_requests_reach_the_model_at_once_than_the_limit(
+    llm_settings: Callable[..., Settings], fake: FakeOpenAI
+) -> None:
+    """Six chats asking at once with BRIEFBOT_LLM_MAX_CONCURRENT=2: the server never sees more
+    than two requests at a time, and every question still gets the model's answer."""
+    kb = open_kb(llm_settings(llm_max_concurrent=2))
+    write = cites("2,500", SUPPORTED)
+    fake.responder = lambda body: Reply(content=write(body), delay=0.5)
+
+    async def ask() -> str:
+        async for update in kb.ask_streaming(QUESTION):
+            if update.answer is not None:
+                return update.answer.mode
+        raise AssertionError("no answer")
+
+    modes = await asyncio.gather(*(ask() for _ in range(6)))
+    kb.close()
+    assert modes == ["llm"] * 6
+    assert fake.peak_in_flight == 2
