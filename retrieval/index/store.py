@@ -49,9 +49,6 @@ from retrieval.storage import set_aside, write_atomically
 
 log = logging.getLogger(__name__)
 
-# Collections were named so before index names existed; a data dir's manifests may still name
-# them. They are served and rolled back to as before, and removed once no longer kept.
-_LEGACY_PREFIX = "passages_v"
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
 _OWNER_FILE = "owner"
 # Rows per read: one `get` of a whole collection binds a SQL variable per row and fails at
@@ -101,7 +98,10 @@ def open_chroma_server(host: str, port: int, ssl: bool, token: SecretStr | None)
             host=host, port=port, ssl=ssl, headers=headers, settings=settings
         )
     except Exception as error:  # Chroma wraps a refused connection or a 401 in several types
-        raise IndexServerUnreachableError(_unreachable(f"{host}:{port}", error)) from None
+        message = _unreachable(f"{host}:{port}", error)
+        if token:  # a proxy's refusal may echo what it was sent
+            message = message.replace(token.get_secret_value(), "***")
+        raise IndexServerUnreachableError(message) from None
 
 
 def chroma_client(settings: Settings) -> ClientAPI:
@@ -439,7 +439,8 @@ class IndexStore:
     def _remove_unused(self, keep: set[int]) -> None:
         """Delete what this data dir made and no longer needs: its collections (marked with
         its owner id, orphans of a crashed publish included, or named by one of its own
-        manifests, as legacy ones are), then the manifests of versions not kept."""
+        manifests: those from before index names, `passages_v<N>`, which are served and
+        rolled back to as before), then the manifests of versions not kept."""
         manifests = self._manifest_files()
         named = {}
         for version, path in manifests.items():

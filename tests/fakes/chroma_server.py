@@ -8,9 +8,12 @@ It starts in about a second; `start` waits for its heartbeat (polling, up to a d
 from __future__ import annotations
 
 import contextlib
+import http.client
+import http.server
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -102,3 +105,62 @@ class ChromaServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class BearerGate:
+    """A reverse proxy in front of a Chroma server that lets a request through only with
+    `Authorization: Bearer <token>`, as an operator's proxy does: `chroma run` itself (1.x)
+    checks no token, so without it nothing would show the client sends one. A refusal is a
+    401 that echoes the header it got, as careless proxies do."""
+
+    def __init__(self, upstream: ChromaServer, token: str) -> None:
+        self.host = "127.0.0.1"
+        self.refused = 0
+        gate = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                sent = self.headers.get("Authorization", "")
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if sent != f"Bearer {token}":
+                    gate.refused += 1
+                    self._reply(401, f"refused Authorization: {sent}".encode(), "text/plain")
+                    return
+                connection = http.client.HTTPConnection(upstream.host, upstream.port, timeout=30)
+                try:
+                    headers = {"Content-Type": self.headers.get("Content-Type", "")}
+                    connection.request(self.command, self.path, body or None, headers)
+                    reply = connection.getresponse()
+                    self._reply(reply.status, reply.read(), reply.getheader("Content-Type", ""))
+                finally:
+                    connection.close()
+
+            def _reply(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward  # noqa: N815 (http.server's names)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                """Quiet: pytest shows the test's own output, not every request."""
+
+        self._server = http.server.ThreadingHTTPServer((self.host, 0), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> BearerGate:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)

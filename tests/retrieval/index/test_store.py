@@ -1,0 +1,75 @@
+"""The store on its own: reading a collection in pages, and a data dir from before index
+names (collections `passages_v<N>`) served, rolled back to and replaced cleanly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from config import Settings
+from retrieval.composition import open_knowledge_base
+from retrieval.index.store import IndexStore, chroma_client, open_chroma
+from retrieval.service import KnowledgeBase
+from tests.fakes.chroma_server import both_backends
+
+QUESTION = "How many U.S. troops are stationed in Iraq?"
+BRIDGE = "Bridge report\n\nThe Riverside bridge will cost {} million euros.\n"
+
+
+@both_backends
+def test_a_collection_is_read_in_pages(kb: KnowledgeBase, settings: Settings) -> None:
+    live = kb.manifest()
+    whole = kb.indexes.store
+    assert live.chunk_count > 5
+    # A last page part full, and one exactly full followed by an empty one.
+    for size in (2, live.chunk_count):
+        paged = IndexStore(
+            chroma_client(settings),
+            settings.data_dir / "index",
+            kb.indexes.embedder,
+            settings.index_name,
+            page_size=size,
+        )
+        assert paged.passages(live) == whole.passages(live)
+        assert len(paged.passages(live)) == live.chunk_count
+        assert paged.chunk_ids(live) == whole.chunk_ids(live)
+        assert len(paged.chunk_ids(live)) == live.chunk_count
+
+
+def make_legacy(settings: Settings, kb: KnowledgeBase) -> str:
+    """Turn the live version into what a data dir from before index names holds: its
+    collection named `passages_v<N>`, and its manifest naming it so."""
+    live = kb.manifest()
+    legacy = f"passages_v{live.version}"
+    open_chroma(settings.chroma_dir).get_collection(live.collection).modify(name=legacy)
+    path = settings.data_dir / "index" / f"v{live.version}.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(manifest | {"collection": legacy}), encoding="utf-8")
+    return legacy
+
+
+def test_an_index_from_before_index_names_is_served_then_replaced(
+    kb: KnowledgeBase, settings: Settings, sources: Path
+) -> None:
+    old = kb.manifest().version
+    legacy = make_legacy(settings, kb)
+    client = open_chroma(settings.chroma_dir)
+    reopened = open_knowledge_base(settings)
+    try:
+        assert not reopened.ingest().changed  # served as it is, nothing rebuilt
+        assert reopened.ask(QUESTION).grounded
+        (sources / "bridge.txt").write_text(BRIDGE.format(42), encoding="utf-8")
+        newer = reopened.ingest().version
+        assert {c.name for c in client.list_collections()} == {legacy, f"briefbot-v{newer}"}
+        assert reopened.rollback().version == old
+        assert not reopened.ask("How much will the Riverside bridge cost?").grounded
+        assert reopened.rollback().version == newer
+        (sources / "bridge.txt").write_text(BRIDGE.format(43), encoding="utf-8")
+        newest = reopened.ingest().version
+        # No longer kept: the legacy collection goes with the rest of this data dir's.
+        assert {c.name for c in client.list_collections()} == {
+            f"briefbot-v{newer}",
+            f"briefbot-v{newest}",
+        }
+    finally:
+        reopened.close()
