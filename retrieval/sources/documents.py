@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
+
+import yaml  # type: ignore[import-untyped]  # no stubs are installed
+from markdown_it import MarkdownIt
 
 from retrieval.errors import DocumentError
 from retrieval.models import Passage, Section, SourceDocument, Span
@@ -19,17 +24,28 @@ SUPPORTED_SUFFIXES = (".txt", ".md")
 LEAD_SECTION = "Introduction"
 
 _FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-_MARKDOWN_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# What markdown-it counts as a line break (it splits lines after normalising these to "\n").
+_MARKDOWN_NEWLINE = re.compile(r"\r\n?|\n")
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_ORDINAL = r"(?:st|nd|rd|th)?"  # "6th January", "January 6th"
 _DATE_PATTERNS = [
     re.compile(r"\b(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})\b"),
-    re.compile(_MONTH + r"\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\b", re.IGNORECASE),
-    re.compile(r"\b(?P<day>\d{1,2})\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE),
+    re.compile(
+        _MONTH + r"\s+(?P<day>\d{1,2})" + _ORDINAL + r",?\s+(?P<year>\d{4})\b", re.IGNORECASE
+    ),
+    re.compile(
+        r"\b(?P<day>\d{1,2})" + _ORDINAL + r"\s+(?:of\s+)?" + _MONTH + r",?\s+(?P<year>\d{4})\b",
+        re.IGNORECASE,
+    ),
 ]
 _TITLE_LIMIT = 90
-# "January 6, 2024—" or "6 January 2024 - " at the start of a lead sentence.
+# A setext heading ("Title" over "===") is one short line; a longer paragraph over "---" is
+# text above a rule in a plain-text file, and taking it for a heading would drop it.
+_SETEXT_LIMIT = 120
+# "January 6, 2024—" or "6th January 2024 - " at the start of a lead sentence.
 _DATELINE = re.compile(
-    r"^\W*(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4})\s*[\u2014\u2013-]+\s*"
+    r"^\W*(?:[A-Z][a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[A-Z][a-z]+\s+\d{4})\s*[\u2014\u2013-]+\s*"
 )
 
 
@@ -65,20 +81,48 @@ def read_source_text(path: Path, max_bytes: int) -> str:
 
 
 def _front_matter(text: str, start: int) -> tuple[dict[str, str], int]:
-    """`key: value` lines between `---` lines at the top; anything else there is body text
-    (a Markdown horizontal rule, say)."""
+    """The scalar fields of a YAML block between `---` lines at the top (lists such as
+    `tags:` are read and left out). A block YAML refuses is still front matter when every
+    line is `key: value` ("title: Budget: the brief" is common); anything else there is
+    body text (a Markdown horizontal rule, say)."""
     match = _FRONT_MATTER.match(text, start)
     if not match:
         return {}, start
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        data = _key_value_lines(match.group(1))
+    if not isinstance(data, dict):
+        return {}, start
+    fields = {
+        str(key).strip().lower(): scalar
+        for key, value in data.items()
+        if (scalar := _scalar(value)) is not None
+    }
+    return fields, match.end()
+
+
+def _key_value_lines(block: str) -> dict[str, str] | None:
     fields: dict[str, str] = {}
-    for line in match.group(1).splitlines():
+    for line in block.splitlines():
         key, separator, value = line.partition(":")
         if not line.strip():
             continue
         if not separator or not re.fullmatch(r"[\w-]+", key.strip()):
-            return {}, start
-        fields[key.strip().lower()] = value.strip().strip("\"'")
-    return fields, match.end()
+            return None
+        fields[key.strip()] = value.strip().strip("\"'")
+    return fields
+
+
+def _scalar(value: object) -> str | None:
+    """A front-matter value as text; None for what is no single value (a list, a map)."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
 
 
 def find_date(text: str) -> str | None:
@@ -106,21 +150,68 @@ def _parse_date(value: str) -> str | None:
         return find_date(value)
 
 
-def _heading_text(
-    text: str, line: Span, neighbours: tuple[Span | None, Span | None], hard_wrapped: bool
-) -> str | None:
-    """The heading a line stands for, or None if it is body text.
+@dataclass(frozen=True, slots=True)
+class _Markdown:
+    """What markdown-it finds in the body: headings by the offset of their first line (with
+    the span through a setext underline), and where fenced code lies."""
 
-    Markdown headings count anywhere. A bare heading is a short line without final
-    punctuation, followed by a longer line of body text (the seed's style); in hard-wrapped
-    text it must also stand alone between blank lines, or it is just a wrapped line.
+    headings: dict[int, tuple[str, Span]]
+    code: list[Span]
+
+    def in_code(self, position: int) -> bool:
+        return any(block.start <= position < block.end for block in self.code)
+
+
+@lru_cache(maxsize=1)
+def _markdown_parser() -> MarkdownIt:
+    parser = MarkdownIt("commonmark")
+    parser.disable("inline")  # block structure is all we read; headings keep raw content
+    return parser
+
+
+def _markdown(text: str, start: int) -> _Markdown:
+    body = text[start:]
+    line_starts = [start] + [start + match.end() for match in _MARKDOWN_NEWLINE.finditer(body)]
+
+    def span(first: int, end: int) -> Span | None:
+        stop = line_starts[end] if end < len(line_starts) else len(text)
+        return strip_span(text, Span(line_starts[first], stop))
+
+    headings: dict[int, tuple[str, Span]] = {}
+    code: list[Span] = []
+    tokens = _markdown_parser().parse(body)
+    for index, token in enumerate(tokens):
+        if token.map is None:
+            continue
+        first, end = token.map
+        if token.type == "fence" and (block := span(first, end)) is not None:
+            code.append(block)
+        if token.type != "heading_open":
+            continue
+        title = " ".join(tokens[index + 1].content.split())
+        setext = token.markup in ("=", "-")
+        if not title or (setext and (end - first > 2 or len(title) > _SETEXT_LIMIT)):
+            continue
+        if (heading := span(first, end)) is not None:
+            headings[heading.start] = (title, heading)
+    return _Markdown(headings, code)
+
+
+def _bare_heading(
+    text: str,
+    line: Span,
+    neighbours: tuple[Span | None, Span | None],
+    hard_wrapped: bool,
+    markdown: _Markdown,
+) -> str | None:
+    """The heading a line without Markdown markup stands for, or None if it is body text.
+
+    A bare heading is a short line without final punctuation, followed by a longer line of
+    body text (the seed's style); in hard-wrapped text it must also stand alone between
+    blank lines, or it is just a wrapped line.
     """
     previous_line, next_line = neighbours
-    content = line.of(text)
-    markdown = _MARKDOWN_HEADING.match(content)
-    if markdown:
-        return markdown.group(1).strip()
-    stripped = content.strip()
+    stripped = line.of(text).strip()
     if (
         len(stripped) > 80
         or len(stripped.split()) > 12
@@ -129,7 +220,7 @@ def _heading_text(
         or stripped.startswith(("-", "*", "\u2022"))
     ):
         return None
-    if next_line is None or _MARKDOWN_HEADING.match(next_line.of(text)):
+    if next_line is None or next_line.start in markdown.headings:
         return None
     if hard_wrapped and not (
         text.count("\n", previous_line.end if previous_line else 0, line.start) != 1
@@ -168,22 +259,31 @@ def parse_document(path: Path, doc_id: str, text: str) -> SourceDocument:
     fields, body_start = _front_matter(text, 1 if text.startswith("\ufeff") else 0)
     lines = _lines(text, body_start)
     hard_wrapped = is_hard_wrapped(text[body_start:])
+    markdown = _markdown(text, body_start)
     title = fields.get("title") or None
     content_start = body_start
     headings: list[tuple[str, Span]] = []
+    inside = 0  # the end of the heading being read: its setext underline is no line of its own
     for index, line in enumerate(lines):
-        neighbours = (
-            lines[index - 1] if index > 0 else None,
-            lines[index + 1] if index + 1 < len(lines) else None,
-        )
-        heading = _heading_text(text, line, neighbours, hard_wrapped)
-        if heading is None:
+        if line.start < inside or markdown.in_code(line.start):
             continue
+        if line.start in markdown.headings:
+            heading, span = markdown.headings[line.start]
+        else:
+            neighbours = (
+                lines[index - 1] if index > 0 else None,
+                lines[index + 1] if index + 1 < len(lines) else None,
+            )
+            bare = _bare_heading(text, line, neighbours, hard_wrapped, markdown)
+            if bare is None:
+                continue
+            heading, span = bare, line
+        inside = span.end
         if index == 0 and title is None:
             title = heading  # a heading before any body text names the document
-            content_start = line.end
+            content_start = span.end
         else:
-            headings.append((heading, line))
+            headings.append((heading, span))
     sections: list[Section] = []
     lead_end = headings[0][1].start if headings else len(text)
     lead = strip_span(text, Span(content_start, lead_end))

@@ -146,3 +146,78 @@ def test_a_link_to_a_file_outside_the_sources_dir_is_not_a_source(tmp_path: Path
     (sources / "alias.txt").symlink_to(sources / "inside" / "report.txt")
     found = [path.relative_to(sources).as_posix() for path in discover_sources(sources)]
     assert found == ["alias.txt", "inside/report.txt"]
+
+
+def test_front_matter_with_a_yaml_list_keeps_its_title_and_date() -> None:
+    text = (
+        '---\ntitle: "Budget: the brief"\ntags:\n  - economy\n  - budget\n'
+        "date: 2025-03-02\n---\nIt costs 5 dollars.\n"
+    )
+    document = parse(text)
+    assert document.title == "Budget: the brief"
+    assert document.date == "2025-03-02"
+    assert [(s.title, s.body.of(text)) for s in document.sections] == [("", "It costs 5 dollars.")]
+
+
+def test_front_matter_that_yaml_refuses_is_still_read_line_by_line() -> None:
+    text = "---\ntitle: Budget: the brief\ndate: 2 March 2025\n---\nIt costs 5 dollars.\n"
+    document = parse(text)
+    assert document.title == "Budget: the brief"
+    assert document.date == "2025-03-02"
+
+
+def test_setext_headings_are_the_title_and_sections() -> None:
+    text = (
+        "Budget brief\n============\n\nIt costs 5 dollars in all.\n\n"
+        "Risks\n-----\n\nSome risk remains for now.\n"
+    )
+    document = parse(text)
+    assert document.title == "Budget brief"
+    assert [(s.title, s.body.of(text)) for s in document.sections] == [
+        ("Introduction", "It costs 5 dollars in all."),
+        ("Risks", "Some risk remains for now."),
+    ]
+    assert all("---" not in passage.text for passage in cut_passages(document, 600))
+
+
+def test_a_paragraph_over_a_rule_stays_body_text() -> None:
+    """In plain text `---` under a paragraph is a rule; a heading would drop the paragraph."""
+    text = (
+        "Budget brief\n\nThe ministry said the programme costs 5 dollars,\n"
+        "and more next year.\n---\nRisks remain.\n"
+    )
+    document = parse(text, "brief.txt")
+    passages = " ".join(passage.text for passage in cut_passages(document, 600))
+    assert "The ministry said the programme costs 5 dollars" in passages
+
+
+def test_a_hash_line_in_fenced_code_is_no_section() -> None:
+    text = (
+        "# Setup\n\nRun the installer first.\n\n```sh\n# install the tools\nmake install\n```\n"
+        "\n~~~\n# another comment\n~~~\n\n## Use\n\nThen run it.\n"
+    )
+    document = parse(text)
+    assert document.title == "Setup"
+    assert [s.title for s in document.sections] == ["Introduction", "Use"]
+    assert "# install the tools" in document.sections[0].body.of(text)
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [
+        "6th January 2024",
+        "January 6th, 2024",
+        "6 January 2024",
+        "Jan. 6, 2024",
+        "6th of January 2024",
+    ],
+)
+def test_dates_with_ordinals_are_found(stated: str) -> None:
+    document = parse(f"Iraq talks\n\nPublished {stated}. The talks began in Baghdad.\n", "n.txt")
+    assert document.date == "2024-01-06"
+
+
+def test_a_dateline_with_an_ordinal_is_not_part_of_the_fallback_title() -> None:
+    document = parse("January 6th, 2024 \u2014 The talks began in Baghdad on Friday.\n", "n.txt")
+    assert document.title == "The talks began in Baghdad on Friday"
+    assert document.date == "2024-01-06"

@@ -23,6 +23,13 @@ PIECES = st.sampled_from(
         "- a list item",
         "1) numbered",
         "```",
+        "~~~ python",
+        "tags:",
+        "  - economy",
+        "Setext title",
+        "===",
+        "-----",
+        "> # quoted heading",
         "\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd.",  # Hebrew, right to left
         "\u0645\u0631\u062d\u0628\u0627 \u0628\u0627\u0644\u0639\u0627\u0644\u0645.",  # Arabic
         "Emoji \U0001f600 and \U0001f1fa\U0001f1f8 flags.",
@@ -32,6 +39,7 @@ PIECES = st.sampled_from(
         "\t  \t",
         "",
         "6th January 2024",
+        "January 6th, 2024",
         "[7] a footnote.",
     ]
 )
