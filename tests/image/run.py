@@ -9,7 +9,9 @@ Builds the image on a base made from Debian's packages (no registry is reachable
    PDF upload from an admin, which is then answered with a citation;
 4. the container is stopped (its readiness marker goes) and recreated on the same volumes: the
    upload is still answered, by the bot and offline by `briefbot ask`;
-5. in webhook mode the health check asks GET /healthz.
+5. in webhook mode the health check asks GET /healthz;
+6. with a Chroma server (as in compose.yaml, the same release on loopback) `ask` indexes into
+   the server, in a collection named after BRIEFBOT_INDEX_NAME, and answers.
 
 Not part of `make test`: it needs podman, debootstrap and root, and takes minutes. Set
 PODMAN_ROOT to keep podman's storage elsewhere, IMAGE_CONTEXT to build another checkout.
@@ -242,16 +244,55 @@ async def scenario(run: Run) -> None:
     assert any(c["document"] == "bridge.md" for c in answer["citations"]), answer
 
 
+LIST_COLLECTIONS = (
+    "import chromadb, sys\n"
+    "client = chromadb.HttpClient(host='127.0.0.1', port=int(sys.argv[1]))\n"
+    "print(sorted(collection.name for collection in client.list_collections()))\n"
+)
+
+
+def chroma_server_scenario(run: Run) -> None:
+    """As in compose.yaml, but with the server on loopback: the image has no registry here to
+    pull chromadb/chroma from, so the same release runs from the dev venv's `chroma run`."""
+    step("with a Chroma server (chroma run on 127.0.0.1): ask indexes into it and answers")
+    port = free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", f"/tmp/briefbot-image-test-chroma-{run.tag}",
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        result = podman(
+            *RUN, "--rm", "--network", "host", *run.volumes,
+            "-e", "BRIEFBOT_CHROMA_HOST=127.0.0.1", "-e", f"BRIEFBOT_CHROMA_PORT={port}",
+            "-e", f"BRIEFBOT_INDEX_NAME=imagetest{run.tag}",
+            IMAGE, "ask", "--json", "How many U.S. troops are stationed in Iraq?",
+        )  # fmt: skip
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        assert "2,500" in answer["answer"], answer
+        collections = podman(
+            *RUN, "--rm", "--network", "host", "--entrypoint", "python", IMAGE, "-c",
+            LIST_COLLECTIONS, str(port),
+        )  # fmt: skip
+        assert f"imagetest{run.tag}" in collections.stdout, collections.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        subprocess.run(["rm", "-rf", f"/tmp/briefbot-image-test-chroma-{run.tag}"], check=False)
+
+
 def main(argv: Sequence[str]) -> int:
     if "--no-build" not in argv:
         build()
-    run = Run()
-    try:
-        asyncio.run(scenario(run))
-    except BaseException:
+    for scenario_of in (lambda run: asyncio.run(scenario(run)), chroma_server_scenario):
+        run = Run()
+        try:
+            scenario_of(run)
+        except BaseException:
+            run.cleanup()
+            raise
         run.cleanup()
-        raise
-    run.cleanup()
     step("passed")
     return 0
 
