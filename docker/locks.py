@@ -156,7 +156,10 @@ def lock_floor(path: Path) -> tuple[Version, list[str]]:
     """The lock's Python floor and the packages that set it."""
     specs: dict[str, SpecifierSet] = {}
     for name in locked(path):
-        requires = metadata.metadata(name).json.get("requires_python")
+        try:
+            requires = metadata.metadata(name).json.get("requires_python")
+        except metadata.PackageNotFoundError:
+            continue  # reported by check() as a pin that is not installed
         if requires:
             specs[name] = SpecifierSet(requires)
     floor = python_floor(list(specs.values()))
