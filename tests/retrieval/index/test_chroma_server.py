@@ -201,3 +201,27 @@ def test_chromas_own_variables_do_not_redirect_a_server_index(
         kb.close()
     assert collections(settings) == {f"{settings.index_name}-v{report.version}": report.chunks}
     assert not settings.chroma_dir.exists()  # nothing went to an embedded store instead
+
+
+def test_an_embedded_index_moves_to_a_server_by_one_ingest(
+    make_settings: Callable[..., Settings], chroma_server: ChromaServer
+) -> None:
+    embedded = make_settings()
+    local = open_knowledge_base(embedded)
+    try:
+        before = local.ingest()
+    finally:
+        local.close()
+    settings = make_settings(
+        chroma_host=chroma_server.host, chroma_port=chroma_server.port, index_name=unique_name()
+    )
+    moved = open_knowledge_base(settings)
+    try:
+        report = moved.ingest()  # the manifest names a collection the server does not have
+        assert moved.ask(QUESTION).grounded
+    finally:
+        moved.close()
+    assert report.changed
+    assert report.version == before.version + 1
+    assert report.texts_embedded == 0  # the vector cache in the data dir still serves
+    assert collections(settings) == {f"{settings.index_name}-v{report.version}": report.chunks}

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 
 from config import Settings
 from retrieval.composition import open_knowledge_base
+from retrieval.index.embedders import make_embedder
+from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client, open_chroma
+from retrieval.index.vector_cache import VectorCache
 from retrieval.service import KnowledgeBase
 from tests.fakes.chroma_server import both_backends
 
@@ -34,6 +41,44 @@ def test_a_collection_is_read_in_pages(kb: KnowledgeBase, settings: Settings) ->
         assert len(paged.passages(live)) == live.chunk_count
         assert paged.chunk_ids(live) == whole.chunk_ids(live)
         assert len(paged.chunk_ids(live)) == live.chunk_count
+
+
+class RacingClient:
+    """Chroma's client, with another bot of the same index name creating the very collection
+    we are about to create, between our choosing its number and our create."""
+
+    def __init__(self, client: ClientAPI) -> None:
+        self._client = client
+        self.taken: list[str] = []
+
+    def create_collection(self, name: str, **options: Any) -> Collection:
+        if not self.taken:
+            self._client.create_collection(name, metadata={"owner": "another-bot"})
+            self.taken.append(name)
+        return self._client.create_collection(name, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@both_backends
+def test_a_version_number_taken_meanwhile_is_skipped_and_left_alone(
+    settings: Settings, sources: Path
+) -> None:
+    client = RacingClient(chroma_client(settings))
+    embedder = make_embedder(settings)
+    store = IndexStore(client, settings.data_dir / "index", embedder, settings.index_name)
+    indexes = LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "v.sqlite"))
+    try:
+        first = indexes.ingest()
+        (sources / "bridge.txt").write_text(BRIDGE.format(42), encoding="utf-8")
+        second = indexes.ingest()
+    finally:
+        indexes.close()
+    assert client.taken == [f"{settings.index_name}-v1"]
+    assert (first.version, second.version) == (2, 3)
+    names = {c.name for c in chroma_client(settings).list_collections()}
+    assert {f"{settings.index_name}-v{v}" for v in (1, 2, 3)} <= names  # the other's kept
 
 
 def make_legacy(settings: Settings, kb: KnowledgeBase) -> str:
