@@ -15,12 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.access import AccessPolicy, QuestionLimits
 from config import Settings
-from retrieval.composition import (
-    open_answer_log,
-    open_audit_log,
-    open_conversations,
-    open_subscriptions,
-)
+from retrieval.composition import State, open_state
 from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
@@ -60,6 +55,7 @@ class BriefingGuard:
 class Services:
     settings: Settings
     knowledge: KnowledgeBase
+    state: State
     answers: AnswerLog
     conversations: Conversations
     audit: AuditLog
@@ -73,15 +69,17 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, knowledge: KnowledgeBase) -> Services:
-        """The bot's services over a knowledge base; votes live in the data dir."""
+        """The bot's services over a knowledge base; its state lives in the state database."""
+        state = open_state(settings)
         return cls(
             settings,
             knowledge,
-            open_answer_log(settings),
-            open_conversations(settings),
-            open_audit_log(settings),
+            state,
+            state.answers,
+            state.conversations,
+            state.audit,
             BriefingGuard(),
-            open_subscriptions(settings),
+            state.subscriptions,
             asyncio.Lock(),
             AccessPolicy(settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_ids),
             QuestionLimits(settings.user_questions_per_minute, settings.chat_questions_per_minute),
@@ -89,8 +87,7 @@ class Services:
 
     def close(self) -> None:
         self.knowledge.close()
-        self.answers.close()
-        self.subscriptions.close()
+        self.state.close()
 
 
 class BotData:

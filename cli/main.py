@@ -28,7 +28,6 @@ from retrieval.errors import BriefbotError, QuestionError
 from retrieval.evaluation import HALVES, evaluate, load_questions
 from retrieval.models import NOT_COVERED, Manifest, Turn
 from retrieval.sources.documents import SUPPORTED_SUFFIXES, discover_sources, sources_signature
-from retrieval.state.answer_log import AnswerLog
 
 if TYPE_CHECKING:
     from retrieval.models import Answer, IngestReport
@@ -333,11 +332,16 @@ def cmd_run(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, out: TextIO) -> int:
-    answers = AnswerLog(args.settings.data_dir / "answers.sqlite")
+    # The state database alone, not the composition root: that would load Chroma and the
+    # embedders for a command that needs neither.
+    from retrieval.state.answer_log import AnswerLog  # noqa: PLC0415
+    from retrieval.state.database import Database  # noqa: PLC0415
+
+    database = Database(args.settings.state_database_url, args.settings.data_dir)
     try:
-        votes = answers.export()
+        votes = AnswerLog(database).export()
     finally:
-        answers.close()
+        database.close()
     if args.json:
         for vote in votes:
             print(json.dumps(vote, ensure_ascii=False), file=out)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -247,6 +248,18 @@ class Settings(BaseSettings):
         description="Name of this deployment's index: its Chroma collections start with it. "
         "Bots sharing a Chroma server with different names never touch each other's index.",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Database of the bot's state (answers and votes, subscriptions, audit log, "
+        "conversations): postgresql+psycopg://user:password@host/db for several replicas. "
+        "Unset: the SQLite file state.sqlite in the data dir.",
+    )
+    conversation_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 365,
+        description="Hours a conversation is kept for follow-ups after its last question.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the bot (tokens and keys are always redacted)."
     )
@@ -308,8 +321,20 @@ class Settings(BaseSettings):
             self.openai_api_key,
             self.webhook_secret,
             self.chroma_token,
+            self.database_url,
         )
-        return [value.get_secret_value() for value in values if value is not None]
+        found = [value.get_secret_value() for value in values if value is not None]
+        if self.database_url is not None:  # its password alone may show in a driver's error
+            password = urlsplit(self.database_url.get_secret_value()).password
+            found += [password] if password else []
+        return found
+
+    @property
+    def state_database_url(self) -> str:
+        """BRIEFBOT_DATABASE_URL, or the SQLite file in the data dir."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'state.sqlite'}"
 
     @property
     def chroma_dir(self) -> Path:

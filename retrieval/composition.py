@@ -4,6 +4,8 @@ decided here too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config import Settings
 from retrieval.answer.service import AnswerService
 from retrieval.briefing.service import BriefingService
@@ -18,6 +20,7 @@ from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
 from retrieval.state.conversations import Conversations
+from retrieval.state.database import Database
 from retrieval.state.subscriptions import SubscriptionStore
 
 
@@ -44,18 +47,28 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     )
 
 
-def open_answer_log(settings: Settings) -> AnswerLog:
-    """The answers shown and the votes on them."""
-    return AnswerLog(settings.data_dir / "answers.sqlite")
+@dataclass(frozen=True, slots=True)
+class State:
+    """What the bot remembers, all in one database (BRIEFBOT_DATABASE_URL)."""
+
+    database: Database
+    answers: AnswerLog
+    audit: AuditLog
+    subscriptions: SubscriptionStore
+    conversations: Conversations
+
+    def close(self) -> None:
+        self.database.close()
 
 
-def open_audit_log(settings: Settings) -> AuditLog:
-    return AuditLog(settings.data_dir / "audit.jsonl")
-
-
-def open_subscriptions(settings: Settings) -> SubscriptionStore:
-    return SubscriptionStore(settings.data_dir / "subscriptions.sqlite")
-
-
-def open_conversations(settings: Settings) -> Conversations:
-    return Conversations(settings.history_turns)
+def open_state(settings: Settings) -> State:
+    """The state database, migrated to the current schema (DatabaseUnavailableError when it
+    cannot be reached; a damaged SQLite file is set aside and started afresh)."""
+    database = Database(settings.state_database_url, settings.data_dir)
+    return State(
+        database,
+        AnswerLog(database),
+        AuditLog(database),
+        SubscriptionStore(database),
+        Conversations(database, settings.history_turns, settings.conversation_hours * 3600),
+    )

@@ -1,4 +1,4 @@
-"""Answers shown to users and the votes on them, in SQLite under the data dir.
+"""Answers shown to users and the votes on them, in the state database.
 
 Buttons under an answer refer to it by a short id (Telegram allows 64 bytes of callback
 data), and the votes are kept with the question, answer and citations so bad answers can be
@@ -10,65 +10,66 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
+from sqlalchemy import insert, select
+
 from retrieval.models import Answer
-from retrieval.storage import SqliteStore
+from retrieval.state.database import Database, answers, votes
 
 Vote = Literal["up", "down"]
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS answers ("
-    " answer_id TEXT PRIMARY KEY, created_at TEXT NOT NULL, answer TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS votes ("
-    " answer_id TEXT NOT NULL REFERENCES answers(answer_id), user_id INTEGER NOT NULL,"
-    " vote TEXT NOT NULL, voted_at TEXT NOT NULL, PRIMARY KEY (answer_id, user_id));"
-)
 
+class AnswerLog:
+    """The methods block; call them from a worker thread in async code."""
 
-class AnswerLog(SqliteStore):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def record(self, answer: Answer) -> str:
         """Keep an answer; returns its id for buttons."""
         answer_id = secrets.token_hex(6)
-        with self._lock, self._connection:
-            self._connection.execute(
-                "INSERT INTO answers VALUES (?, ?, ?)",
-                (answer_id, _now(), json.dumps(answer.to_json(), ensure_ascii=False)),
+        with self._database.transaction() as connection:
+            connection.execute(
+                insert(answers).values(
+                    answer_id=answer_id,
+                    created_at=_now(),
+                    answer=json.dumps(answer.to_json(), ensure_ascii=False),
+                )
             )
         return answer_id
 
     def get(self, answer_id: str) -> Answer | None:
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT answer FROM answers WHERE answer_id = ?", (answer_id,)
-            ).fetchone()
-        return Answer.from_json(json.loads(row[0])) if row else None
+        with self._database.transaction() as connection:
+            stored = connection.execute(
+                select(answers.c.answer).where(answers.c.answer_id == answer_id)
+            ).scalar()
+        return Answer.from_json(json.loads(stored)) if stored is not None else None
 
     def vote(self, answer_id: str, user_id: int, vote: Vote) -> bool:
         """One vote per user per answer; a new vote replaces the old. False: unknown answer."""
-        with self._lock, self._connection:
-            known = self._connection.execute(
-                "SELECT 1 FROM answers WHERE answer_id = ?", (answer_id,)
-            ).fetchone()
+        with self._database.transaction() as connection:
+            known = connection.execute(
+                select(answers.c.answer_id).where(answers.c.answer_id == answer_id)
+            ).first()
             if known:
-                self._connection.execute(
-                    "INSERT INTO votes VALUES (?, ?, ?, ?) ON CONFLICT (answer_id, user_id)"
-                    " DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                    (answer_id, user_id, vote, _now()),
+                self._database.upsert(
+                    connection,
+                    votes,
+                    {"answer_id": answer_id, "user_id": user_id, "vote": vote, "voted_at": _now()},
+                    keys=("answer_id", "user_id"),
                 )
-        return bool(known)
+        return known is not None
 
     def export(self) -> list[dict[str, Any]]:
         """Every vote with its answer, oldest first; voters are not identified."""
-        with self._lock:
-            rows = self._connection.execute(
-                "SELECT v.answer_id, v.vote, v.voted_at, a.answer FROM votes v"
-                " JOIN answers a USING (answer_id) ORDER BY v.voted_at, v.answer_id"
-            ).fetchall()
+        query = (
+            select(votes.c.answer_id, votes.c.vote, votes.c.voted_at, answers.c.answer)
+            .join(answers, answers.c.answer_id == votes.c.answer_id)
+            .order_by(votes.c.voted_at, votes.c.answer_id)
+        )
+        with self._database.transaction() as connection:
+            rows = connection.execute(query).all()
         return [
             {"answer_id": answer_id, "vote": vote, "voted_at": voted_at, **json.loads(answer)}
             for answer_id, vote, voted_at, answer in rows

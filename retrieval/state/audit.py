@@ -1,19 +1,20 @@
-"""The admin audit log: who did what, when, and how it ended; one JSON object per line."""
+"""The admin audit log: who did what, when, and how it ended; one JSON object per entry, in
+the state database."""
 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from sqlalchemy import insert, select
+
+from retrieval.state.database import Database, audit
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._lock = threading.Lock()
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def record(
         self, user_id: int, user_name: str, action: str, result: str, **detail: Any
@@ -26,13 +27,11 @@ class AuditLog:
             "result": result,
             **detail,
         }
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
-        with self._lock, self._path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
+        with self._database.transaction() as connection:
+            connection.execute(insert(audit).values(entry=json.dumps(entry, ensure_ascii=False)))
 
     def entries(self) -> list[dict[str, Any]]:
-        if not self._path.exists():
-            return []
-        with self._lock:
-            lines = self._path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        """Every entry, oldest first."""
+        with self._database.transaction() as connection:
+            stored = connection.execute(select(audit.c.entry).order_by(audit.c.id)).scalars()
+            return [json.loads(entry) for entry in stored]

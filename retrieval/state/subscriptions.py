@@ -1,15 +1,16 @@
-"""Chats' briefing subscriptions, time zones, and what each chat was last briefed on, in
-SQLite under the data dir, so they survive restarts."""
+"""Chats' briefing subscriptions, time zones, and what each chat was last briefed on, in the
+state database, so they survive restarts."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
-from retrieval.storage import SqliteStore
+from sqlalchemy import delete, insert, select
+
+from retrieval.state.database import Database, briefed, chats, subscriptions
 
 Kind = Literal["daily", "weekly", "changes"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -39,22 +40,11 @@ class Subscription:
         return f"#{self.id}: {when}{about}{' (quiet when nothing is new)' if self.quiet else ''}"
 
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS subscriptions ("
-    " id INTEGER PRIMARY KEY, chat_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
-    " kind TEXT NOT NULL, time TEXT NOT NULL, weekday INTEGER, topic TEXT,"
-    " quiet INTEGER NOT NULL, created_by INTEGER NOT NULL, created_at TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS chats (chat_id INTEGER PRIMARY KEY, timezone TEXT);"
-    "CREATE TABLE IF NOT EXISTS briefed ("
-    " chat_id INTEGER NOT NULL, thread_id INTEGER NOT NULL, topic TEXT NOT NULL,"
-    " documents TEXT NOT NULL, briefed_at TEXT NOT NULL,"
-    " PRIMARY KEY (chat_id, thread_id, topic));"
-)
+class SubscriptionStore:
+    """The methods block; call them from a worker thread in async code."""
 
-
-class SubscriptionStore(SqliteStore):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def add(
         self,
@@ -67,50 +57,55 @@ class SubscriptionStore(SqliteStore):
         quiet: bool,
         created_by: int,
     ) -> Subscription:
-        with self._lock, self._connection:
-            cursor = self._connection.execute(
-                "INSERT INTO subscriptions (chat_id, thread_id, kind, time, weekday, topic, quiet,"
-                " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, thread_id, kind, time, weekday, topic, int(quiet), created_by, _now()),
-            )
-        identifier = cursor.lastrowid
-        assert identifier is not None
+        with self._database.transaction() as connection:
+            identifier = connection.execute(
+                insert(subscriptions)
+                .values(
+                    chat_id=chat_id,
+                    thread_id=thread_id,
+                    kind=kind,
+                    time=time,
+                    weekday=weekday,
+                    topic=topic,
+                    quiet=quiet,
+                    created_by=created_by,
+                    created_at=_now(),
+                )
+                .returning(subscriptions.c.id)
+            ).scalar_one()
         return Subscription(identifier, chat_id, thread_id, kind, time, weekday, topic, quiet)
 
     def all(self, chat_id: int | None = None) -> list[Subscription]:
-        query = (
-            "SELECT id, chat_id, thread_id, kind, time, weekday, topic, quiet FROM subscriptions"
-        )
-        arguments: tuple[int, ...] = ()
+        c = subscriptions.c
+        query = select(c.id, c.chat_id, c.thread_id, c.kind, c.time, c.weekday, c.topic, c.quiet)
         if chat_id is not None:
-            query += " WHERE chat_id = ?"
-            arguments = (chat_id,)
-        with self._lock:
-            rows = self._connection.execute(query + " ORDER BY id", arguments).fetchall()
+            query = query.where(c.chat_id == chat_id)
+        with self._database.transaction() as connection:
+            rows = connection.execute(query.order_by(c.id)).all()
         return [Subscription(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
     def remove(self, chat_id: int, subscription_id: int | None) -> list[int]:
         """Remove one subscription of the chat, or all of them; returns the ids removed."""
-        removed = [s.id for s in self.all(chat_id) if subscription_id in (None, s.id)]
-        with self._lock, self._connection:
-            self._connection.executemany(
-                "DELETE FROM subscriptions WHERE id = ?", [(i,) for i in removed]
-            )
-        return removed
+        condition = subscriptions.c.chat_id == chat_id
+        if subscription_id is not None:
+            condition &= subscriptions.c.id == subscription_id
+        with self._database.transaction() as connection:
+            removed = connection.execute(
+                delete(subscriptions).where(condition).returning(subscriptions.c.id)
+            ).scalars()
+            return sorted(removed)
 
     def timezone(self, chat_id: int) -> str:
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT timezone FROM chats WHERE chat_id = ?", (chat_id,)
-            ).fetchone()
-        return row[0] if row and row[0] else "UTC"
+        with self._database.transaction() as connection:
+            name = connection.execute(
+                select(chats.c.timezone).where(chats.c.chat_id == chat_id)
+            ).scalar()
+        return name or "UTC"
 
     def set_timezone(self, chat_id: int, name: str) -> None:
-        with self._lock, self._connection:
-            self._connection.execute(
-                "INSERT INTO chats (chat_id, timezone) VALUES (?, ?)"
-                " ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone",
-                (chat_id, name),
+        with self._database.transaction() as connection:
+            self._database.upsert(
+                connection, chats, {"chat_id": chat_id, "timezone": name}, keys=("chat_id",)
             )
 
     def briefed(
@@ -118,28 +113,37 @@ class SubscriptionStore(SqliteStore):
     ) -> tuple[dict[str, str], str] | None:
         """The documents (id: content hash) of the last briefing on this topic in this chat
         and topic thread, and when it was."""
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT documents, briefed_at FROM briefed"
-                " WHERE chat_id = ? AND thread_id = ? AND topic = ?",
-                (chat_id, thread_id, _topic_key(topic)),
-            ).fetchone()
+        query = select(briefed.c.documents, briefed.c.briefed_at).where(
+            briefed.c.chat_id == chat_id,
+            briefed.c.thread_id == thread_id,
+            briefed.c.topic == _topic_key(topic),
+        )
+        with self._database.transaction() as connection:
+            row = connection.execute(query).first()
         return (json.loads(row[0]), row[1]) if row else None
 
     def record_briefing(
         self, chat_id: int, thread_id: int, topic: str | None, documents: dict[str, str]
     ) -> None:
-        with self._lock, self._connection:
-            self._connection.execute(
-                "INSERT OR REPLACE INTO briefed VALUES (?, ?, ?, ?, ?)",
-                (chat_id, thread_id, _topic_key(topic), json.dumps(documents), _now()),
+        with self._database.transaction() as connection:
+            self._database.upsert(
+                connection,
+                briefed,
+                {
+                    "chat_id": chat_id,
+                    "thread_id": thread_id,
+                    "topic": _topic_key(topic),
+                    "documents": json.dumps(documents),
+                    "briefed_at": _now(),
+                },
+                keys=("chat_id", "thread_id", "topic"),
             )
 
     def remove_chat(self, chat_id: int) -> None:
         """Forget a chat the bot can no longer write to."""
-        with self._lock, self._connection:
-            for table in ("subscriptions", "briefed", "chats"):
-                self._connection.execute(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))  # noqa: S608
+        with self._database.transaction() as connection:
+            for table in (subscriptions, briefed, chats):
+                connection.execute(delete(table).where(table.c.chat_id == chat_id))
 
 
 def _topic_key(topic: str | None) -> str:

@@ -14,7 +14,6 @@ from bot.app import build_application
 from bot.context import Services
 from config import Settings
 from retrieval.composition import open_knowledge_base
-from retrieval.state.audit import AuditLog
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
@@ -90,7 +89,7 @@ def listing(directory: Path) -> list[str]:
 
 
 def audit(bot: RunningBot) -> list[dict[str, object]]:
-    return AuditLog(bot.services.settings.data_dir / "audit.jsonl").entries()
+    return bot.services.audit.entries()
 
 
 @pytest.mark.parametrize("name", list(UPLOADS))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from retrieval.composition import open_answer_log, open_knowledge_base, open_subscriptions
+from retrieval.composition import open_knowledge_base
 from retrieval.models import Answer
 from retrieval.service import KnowledgeBase
 
@@ -56,33 +56,3 @@ def test_damaged_index_state_is_set_aside_and_rebuilt(
     assert "Cato Institute" in answer.citations[0].quote
     where = settings.data_dir / "index" if name.endswith(".json") else settings.data_dir
     assert len(set_aside(where, name)) == 1  # kept for a look, not deleted
-
-
-def damaged_store(settings: Settings, name: str) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / name
-    path.write_bytes(b"this is not SQLite" * 50)
-    return path
-
-
-def test_a_damaged_answer_log_is_set_aside_and_started_fresh(settings: Settings) -> None:
-    damaged_store(settings, "answers.sqlite")
-    answers = open_answer_log(settings)
-    try:
-        answer = Answer("q", "a", False, "extractive", ())
-        assert answers.get(answers.record(answer)) == answer
-    finally:
-        answers.close()
-    assert len(set_aside(settings.data_dir, "answers.sqlite")) == 1
-
-
-def test_a_damaged_subscription_store_is_set_aside_and_started_fresh(
-    settings: Settings,
-) -> None:
-    damaged_store(settings, "subscriptions.sqlite")
-    subscriptions = open_subscriptions(settings)
-    try:
-        assert subscriptions.all() == []
-    finally:
-        subscriptions.close()
-    assert len(set_aside(settings.data_dir, "subscriptions.sqlite")) == 1
