@@ -437,10 +437,11 @@ class IndexStore:
         return [collection.name for collection in self._client.list_collections()]
 
     def _remove_unused(self, keep: set[int]) -> None:
-        """Delete what this data dir made and no longer needs: its collections (marked with
-        its owner id, orphans of a crashed publish included, or named by one of its own
-        manifests: those from before index names, `passages_v<N>`, which are served and
-        rolled back to as before), then the manifests of versions not kept."""
+        """Delete what this data dir made and no longer needs: the collections marked with
+        its owner id (orphans of a crashed publish and those of an earlier index name
+        included), and unmarked ones its own manifests name (from before index names,
+        `passages_v<N>`, served and rolled back to as before); then the manifests of versions
+        not kept."""
         manifests = self._manifest_files()
         named = {}
         for version, path in manifests.items():
@@ -451,11 +452,9 @@ class IndexStore:
         for collection in self._client.list_collections():
             if collection.name in kept:
                 continue
-            ours = owner is not None and (
-                self._name.match(collection.name) is not None
-                and (collection.metadata or {}).get("owner") == owner
-            )
-            if ours or collection.name in named.values():
+            marked = (collection.metadata or {}).get("owner")
+            ours = marked == owner if marked else collection.name in named.values()
+            if ours:
                 with contextlib.suppress(NotFoundError):  # another process of ours was first
                     self._client.delete_collection(collection.name)
         for version, path in manifests.items():

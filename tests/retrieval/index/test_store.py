@@ -4,6 +4,7 @@ names (collections `passages_v<N>`) served, rolled back to and replaced cleanly.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +119,26 @@ def test_an_index_from_before_index_names_is_served_then_replaced(
         }
     finally:
         reopened.close()
+
+
+def test_a_renamed_index_serves_its_old_versions_until_replaced(
+    make_settings: Callable[..., Settings], sources: Path
+) -> None:
+    client = open_chroma(make_settings().chroma_dir)
+    first = open_knowledge_base(make_settings(index_name="first"))
+    old = first.ingest().version
+    first.close()
+    renamed = open_knowledge_base(make_settings(index_name="second"))
+    try:
+        assert not renamed.ingest().changed  # the live version is served under its old name
+        names = []
+        for cost in (42, 43):
+            (sources / "bridge.txt").write_text(BRIDGE.format(cost), encoding="utf-8")
+            renamed.ingest()
+            names.append({c.name for c in client.list_collections()})
+        assert names == [
+            {f"first-v{old}", f"second-v{old + 1}"},
+            {f"second-v{old + 1}", f"second-v{old + 2}"},  # this data dir's, so cleaned up
+        ]
+    finally:
+        renamed.close()
