@@ -198,7 +198,9 @@ def confidences(models: AnswerModels, examples: list[Example], rows: Vector) -> 
     )
 
 
-def outcomes(examples: list[Example], answered: np.ndarray, right: Vector) -> dict[str, float]:
+def outcomes(
+    examples: list[Example], answered: np.ndarray, right: Vector
+) -> dict[str, float | None]:
     """The strict scorer's numbers: an answer counts when its evidence holds an acceptable
     answer, a decline when the question is unanswerable."""
     unanswerable = np.asarray([e.question.unanswerable for e in examples], dtype=bool)
@@ -213,6 +215,19 @@ def outcomes(examples: list[Example], answered: np.ndarray, right: Vector) -> di
         "decline_precision": round(declined_correct / declines, 3) if declines else None,
         "overall": round((answered_correct + declined_correct) / len(examples), 3),
     }
+
+
+def separation(examples: list[Example], confidence: Vector) -> float | None:
+    """The AUC of the confidence for telling answerable questions from unanswerable ones:
+    the chance that a random answerable question gets more than a random unanswerable one."""
+    answerable = np.asarray([not e.question.unanswerable for e in examples], dtype=bool)
+    above, below = confidence[answerable], confidence[~answerable]
+    if not len(above) or not len(below):
+        return None
+    wins = (above[:, None] > below[None, :]).mean() + 0.5 * (
+        above[:, None] == below[None, :]
+    ).mean()
+    return round(float(wins), 3)
 
 
 def _by_set(examples: list[Example]) -> list[list[int]]:
@@ -297,12 +312,13 @@ def plot(examples: list[Example], models: AnswerModels) -> None:
         part = [e for e in examples if e.set_name == name and e.question.half == "heldout"]
         rows, right = evidence_rows(part, models)
         confidence = confidences(models, part, rows)
+        answerable = sum(not e.question.unanswerable for e in part)
         points = []
         for threshold in THRESHOLD_GRID:
-            result = outcomes(part, confidence >= threshold, right)
-            if result["decline_precision"] is not None:
-                answered = result["answered_correct"] / result["answerable"]
-                points.append((threshold, float(result["decline_precision"]), answered))
+            precision = outcomes(part, confidence >= threshold, right)["decline_precision"]
+            if precision is not None:
+                answered = float(((confidence >= threshold) & (right > 0)).sum()) / answerable
+                points.append((threshold, precision, answered))
         line = axes.plot([p[1] for p in points], [p[2] for p in points], label=name)[0]
         chosen = min(points, key=lambda p: abs(p[0] - models.answer_threshold))
         axes.plot(chosen[1], chosen[2], "o", color=line.get_color(), markersize=9)
@@ -344,13 +360,16 @@ def main() -> None:
                 e for e in examples + foreign if e.set_name == name and e.question.half == half
             ]
             rows, right = evidence_rows(part, models)
+            confidence = confidences(models, part, rows)
             answered = np.asarray(
                 [
                     models.outcome(c, e.foreign) is Outcome.ANSWERED
-                    for c, e in zip(confidences(models, part, rows), part, strict=True)
+                    for c, e in zip(confidence, part, strict=True)
                 ]
             )
-            print(f"{half:8} {name:16} {json.dumps(outcomes(part, answered, right))}")
+            result = outcomes(part, answered, right)
+            result["auc"] = separation(part, confidence)
+            print(f"{half:8} {name:16} {json.dumps(result)}")
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run:
         return

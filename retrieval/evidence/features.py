@@ -154,6 +154,8 @@ class Candidates:
     sentences: tuple[IndexedSentence, ...]
     features: Vector  # shape (len(sentences), len(SENTENCE_FEATURES))
     hit_of: tuple[int, ...]  # index into the hits of each sentence's passage
+    hit_similarity: tuple[float, ...] = ()  # each hit's vector similarity (0: not a vector hit)
+    hit_lexical: tuple[float, ...] = ()  # each hit's BM25 score (0: no term matched)
 
 
 def neighbours(
@@ -217,4 +219,10 @@ def candidate_features(
                 math.log1p(len(sentence_words)),
             )
         )
-    return Candidates(tuple(sentences), np.asarray(rows, dtype=np.float64), tuple(hit_of))
+    return Candidates(
+        tuple(sentences),
+        np.asarray(rows, dtype=np.float64),
+        tuple(hit_of),
+        tuple(hit.similarity for hit in hits),
+        tuple(hit.lexical for hit in hits),
+    )

@@ -31,25 +31,37 @@ from retrieval.evidence.features import (
 )
 from retrieval.evidence.model import LogisticModel, load_models
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
-from retrieval.text import words
+from retrieval.text import STOPWORDS, terms, words
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
 ANSWERABILITY_FEATURES = (
     "best_score",  # the best candidate's logit
     "score_margin",  # ... over the second best
+    "passage_margin",  # ... over the best candidate of any other passage
     "best_similarity",  # the highest question-sentence similarity (on the background scale)
+    "retrievers_agree",  # the evidence's passage is the first by vectors and the first by BM25
     "evidence_overlap",  # share of the question's word weight in the evidence and its context
     "missing_weight",  # the rarest question word the evidence window lacks (its idf share)
     "missing_known",  # the rarest word of the corpus's that the question has and the evidence
     # window lacks, over the weight of an unseen word: "least" where the evidence says "most"
     "sentence_gap",  # share of the question's word weight the evidence sentences lack
     "named_missing",  # the rarest name or number of the question's the evidence window lacks
+    "named_missing_passage",  # ... that the evidence's whole passage lacks
+    "names_unsaid",  # share of the question's names and numbers the evidence sentences lack
+    "number_swap",  # the question has a number the evidence lacks, and the evidence another
+    "altered_word",  # a question word is an evidence word with two or three letters more or
+    # less in front ("indirectly" and "directly"): a copied sentence made into another claim
+    "substituted_word",  # a content word of the question stands where the evidence has
+    # another: the two words before it or after it are the evidence's, around a different word
     "retrieved_overlap",  # share of the question's word weight anywhere in what was retrieved
     "kind_cue",  # wants a number/date/name and the evidence has one
     "kind_missing",  # wants one and the evidence has none
     "unknown_share",  # share of the question's words no sentence of the corpus has
-    "negation_mismatch",  # one of question and evidence is negated, the other not
+    "question_negated",  # the question is negated and the evidence is not
+    "evidence_negated",  # the evidence is negated and the question is not
+    "negated_copy",  # question_negated times evidence_overlap: the nearer the copy, the more
+    # an added "not" turns it into a claim the evidence does not make
 )
 # Features that only mean something when the question is written in the corpus's language;
 # for a question in another language they are set to their average (no evidence either way).
@@ -58,10 +70,12 @@ LEXICAL_SENTENCE_FEATURES = frozenset(
     | {"named_overlap"}
     | {"kind_cue", "kind_missing", "novelty"}
 )
-LEXICAL_ANSWERABILITY_FEATURES = frozenset(
-    {"evidence_overlap", "missing_weight", "retrieved_overlap", "kind_cue", "kind_missing"}
-    | {"unknown_share", "missing_known", "sentence_gap", "negation_mismatch", "named_missing"}
-)
+LEXICAL_ANSWERABILITY_FEATURES = frozenset(ANSWERABILITY_FEATURES) - {
+    "best_score",
+    "score_margin",
+    "passage_margin",
+    "best_similarity",
+}
 
 
 class Outcome(Enum):
@@ -195,6 +209,57 @@ def _negated(text: str) -> bool:
     return "n't" in lowered or "n\u2019t" in lowered or bool(_NEGATIONS & set(words(text)))
 
 
+def has_altered_word(question: str, evidence: str) -> bool:
+    """Whether a word of the question that the evidence lacks is one of the evidence's words
+    with two or three letters added or cut at its front ("indirectly" for "directly", "later"
+    for "earlier")."""
+    evidence_words = {w for w in words(evidence) if len(w) >= 4 and not w[0].isdigit()}
+    for word in set(words(question)) - evidence_words:
+        if len(word) < 4 or word[0].isdigit() or word in STOPWORDS:
+            continue
+        for other in evidence_words:
+            longer, shorter = (word, other) if len(word) > len(other) else (other, word)
+            if longer.endswith(shorter) and 2 <= len(longer) - len(shorter) <= 3:
+                return True
+    return False
+
+
+def has_substituted_word(question: str, evidence: str) -> bool:
+    """Whether a content word of the question is aligned with a different content word of the
+    evidence: both are framed by the same two words on one side ("three finite graphs" where
+    the evidence says "two finite graphs", "harder to analyze" for "easier to analyze")."""
+    asked, said = words(question), words(evidence)
+    asked_terms, said_terms = frozenset(terms(question)), frozenset(terms(evidence))
+
+    def content(word: str, other_side: frozenset[str]) -> bool:
+        """A word that is not a stop word and whose stem the other side does not have."""
+        stems = terms(word)
+        return bool(stems) and stems[0] not in other_side
+
+    frames: dict[tuple[str, str, str], set[str]] = {}
+    for j, word in enumerate(said):
+        if not content(word, asked_terms):
+            continue
+        if j >= 2:
+            frames.setdefault(("before", said[j - 2], said[j - 1]), set()).add(word)
+        if j + 2 < len(said):
+            frames.setdefault(("after", said[j + 1], said[j + 2]), set()).add(word)
+    for i, word in enumerate(asked):
+        if not content(word, said_terms):
+            continue
+        before = ("before", *asked[i - 2 : i]) if i >= 2 else None
+        after = ("after", *asked[i + 1 : i + 3]) if i + 2 < len(asked) else None
+        if (before is not None and before in frames) or (after is not None and after in frames):
+            return True
+    return False
+
+
+def _number_swap(question: str, evidence: str) -> bool:
+    question_numbers = {w for w in words(question) if w[0].isdigit()}
+    evidence_numbers = {w for w in words(evidence) if w[0].isdigit()}
+    return bool(question_numbers - evidence_numbers) and bool(evidence_numbers - question_numbers)
+
+
 def answerability_row(
     profile: QuestionProfile,
     candidates: Candidates,
@@ -202,36 +267,67 @@ def answerability_row(
     evidence: Sequence[IndexedSentence],
     corpus: CorpusStatistics,
 ) -> Vector:
+    """The answerability features of the composed evidence, in ANSWERABILITY_FEATURES order."""
     ordered = np.sort(scores)[::-1]
     margin = float(ordered[0] - ordered[1]) if len(ordered) > 1 else float(ordered[0])
+    best = int(np.argmax(scores))
+    chunk = candidates.sentences[best].passage.chunk_id
+    in_passage = np.asarray([s.passage.chunk_id == chunk for s in candidates.sentences])
+    others = scores[~in_passage]
+    hit = candidates.hit_of[best]
     window = frozenset().union(*(s.terms | s.context_terms for s in evidence))
     spoken = frozenset().union(*(s.terms for s in evidence))
+    passage = frozenset().union(
+        *(
+            s.terms | s.context_terms
+            for s, inside in zip(candidates.sentences, in_passage, strict=True)
+            if inside
+        )
+    )
     retrieved = frozenset().union(*(s.terms | s.context_terms for s in candidates.sentences))
     weighted = list(zip(profile.terms, profile.weights, strict=True))
     total = sum(profile.weights) or 1.0
-    missing = [w for t, w in weighted if t not in window]
-    missing_known = [w for t, w in weighted if t not in window and t in corpus.idf]
-    named_missing = [
-        corpus.idf.get(t, corpus.unseen_idf) for t in profile.named if t not in window
-    ]
+
+    def rarest_missing(terms: Sequence[str], available: frozenset[str]) -> float:
+        """The idf of the rarest of `terms` not in `available`, over an unseen word's."""
+        absent = [corpus.idf.get(t, corpus.unseen_idf) for t in terms if t not in available]
+        return max(absent, default=0.0) / corpus.unseen_idf
+
     text = " ".join(s.text for s in evidence)
     kind = has_kind(profile, text)
+    overlap = sum(w for t, w in weighted if t in window) / total
+    question_negated = _negated(profile.text) and not _negated(text)
+    missing = [w for t, w in weighted if t not in window]
     similarity_column = SENTENCE_FEATURES.index("similarity")
-    return np.asarray(
-        [
-            float(ordered[0]),
-            margin,
-            float(candidates.features[:, similarity_column].max()),
-            sum(w for t, w in weighted if t in window) / total,
-            max(missing, default=0.0) / max(max(profile.weights, default=1.0), 1e-9),
-            max(missing_known, default=0.0) / corpus.unseen_idf,
-            sum(w for t, w in weighted if t not in spoken) / total,
-            max(named_missing, default=0.0) / corpus.unseen_idf,
-            sum(w for t, w in weighted if t in retrieved) / total,
-            float(profile.wants_kind and kind),
-            float(profile.wants_kind and not kind),
-            profile.unknown_share,
-            float(_negated(profile.text) != _negated(text)),
-        ],
-        dtype=np.float64,
-    )
+    values = {
+        "best_score": float(ordered[0]),
+        "score_margin": margin,
+        "passage_margin": float(ordered[0] - others.max()) if len(others) else margin,
+        "best_similarity": float(candidates.features[:, similarity_column].max()),
+        "retrievers_agree": float(
+            candidates.hit_similarity[hit] == max(candidates.hit_similarity)
+            and candidates.hit_lexical[hit] == max(candidates.hit_lexical)
+        ),
+        "evidence_overlap": overlap,
+        "missing_weight": max(missing, default=0.0) / max(max(profile.weights, default=1.0), 1e-9),
+        "missing_known": rarest_missing([t for t in profile.terms if t in corpus.idf], window),
+        "sentence_gap": sum(w for t, w in weighted if t not in spoken) / total,
+        "named_missing": rarest_missing(profile.named, window),
+        "named_missing_passage": rarest_missing(profile.named, passage),
+        "names_unsaid": (
+            sum(t not in spoken for t in profile.named) / len(profile.named)
+            if profile.named
+            else 0.0
+        ),
+        "number_swap": float(_number_swap(profile.text, text)),
+        "altered_word": float(has_altered_word(profile.text, text)),
+        "substituted_word": float(has_substituted_word(profile.text, text)),
+        "retrieved_overlap": sum(w for t, w in weighted if t in retrieved) / total,
+        "kind_cue": float(profile.wants_kind and kind),
+        "kind_missing": float(profile.wants_kind and not kind),
+        "unknown_share": profile.unknown_share,
+        "question_negated": float(question_negated),
+        "evidence_negated": float(_negated(text) and not _negated(profile.text)),
+        "negated_copy": float(question_negated) * overlap,
+    }
+    return np.asarray([values[name] for name in ANSWERABILITY_FEATURES], dtype=np.float64)

