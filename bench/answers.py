@@ -100,9 +100,13 @@ def table(rows: list[Row]) -> list[str]:
     return lines + ["| " + " | ".join(row.cells()) + " |" for row in rows]
 
 
-def run_set(name: str, halves: tuple[Half, ...], details: list[dict[str, Any]]) -> list[Row]:
+def run_set(
+    name: str, halves: tuple[Half, ...], details: list[dict[str, Any]], kept: Path | None
+) -> list[Row]:
+    """One set's rows; the index is built in a temporary data dir, or kept in `kept`/name
+    (bench.fit_answerer's cache), where an unchanged corpus is not embedded again."""
     sources, questions_file = SETS[name]
-    data_dir = Path(tempfile.mkdtemp(prefix="briefbot-answers-"))
+    data_dir = kept / name if kept else Path(tempfile.mkdtemp(prefix="briefbot-answers-"))
     try:
         started = time.perf_counter()
         # No API key whatever the environment says: this compares the offline answer step.
@@ -162,7 +166,8 @@ def run_set(name: str, halves: tuple[Half, ...], details: list[dict[str, Any]]) 
         kb.close()
         return rows
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def machine() -> str:
@@ -222,12 +227,18 @@ def main() -> None:
         help="write per-question details (JSON) here; they quote the sources, so keep the "
         "news ones out of the repo",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep each set's index under DIR/<set> between runs (e.g. .data/fit, the fit's "
+        "cache) instead of building it in a temporary dir",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     halves: tuple[Half, ...] = HALVES if args.half == "both" else (args.half,)
     started = time.perf_counter()
     details: list[dict[str, Any]] = []
-    sections = [(name, run_set(name, halves, details)) for name in args.sets]
+    sections = [(name, run_set(name, halves, details, args.data_dir)) for name in args.sets]
     for name, rows in sections:
         print(f"\n## {name}\n", *table(rows), sep="\n")
     out = REPO / "docs/answer-comparison.md"
