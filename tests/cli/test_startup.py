@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import TRACING_VARIABLES, main
+from cli.main import main
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from tests.conftest import REPO, SEED
@@ -36,9 +36,6 @@ def env(monkeypatch: pytest.MonkeyPatch, sources: Path, tmp_path: Path) -> dict[
     values = {"BRIEFBOT_SOURCES_DIR": str(sources), "BRIEFBOT_DATA_DIR": str(tmp_path / "data")}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    # The CLI writes these into the environment; set here so that they are undone after.
-    for name in TRACING_VARIABLES:
-        monkeypatch.setenv(name, "")
     return values
 
 
