@@ -6,6 +6,7 @@ newline translation), so a quote can always be checked against the file later.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
@@ -156,10 +157,11 @@ class _Markdown:
     the span through a setext underline), and where fenced code lies."""
 
     headings: dict[int, tuple[str, Span]]
-    code: list[Span]
+    code: list[Span]  # in order, never overlapping
 
     def in_code(self, position: int) -> bool:
-        return any(block.start <= position < block.end for block in self.code)
+        index = bisect.bisect_right(self.code, position, key=lambda block: block.start) - 1
+        return index >= 0 and position < self.code[index].end
 
 
 @lru_cache(maxsize=1)
