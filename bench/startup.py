@@ -77,8 +77,9 @@ def measure(runs: int = 5) -> Startup:
         work = Path(scratch)
         shutil.copytree(REPO / "seeds", work / "sources")
         env = _environment(work)
-        os.environ.update(env)  # the index is built with the same settings as the commands
-        indexes = open_live_indexes(load_settings())
+        indexes = open_live_indexes(
+            load_settings(sources_dir=work / "sources", data_dir=work / "data")
+        )
         try:
             indexes.ingest()
         finally:
