@@ -33,6 +33,7 @@ from bot.updates import SkippedUpdates, UpdatesRequest
 from bot.webhook import run_webhook
 from config import Settings
 from config.logs import install_redaction
+from retrieval.briefing.schedule import TICK_SECONDS
 from retrieval.sources.worker import Extractor
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,10 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
         await application.bot.set_my_commands(COMMANDS)
-        await briefings.schedule_all(application, services)
+        if application.job_queue is not None:  # scheduled briefings: see briefings.deliver_due
+            application.job_queue.run_repeating(
+                briefings.deliver_due, interval=TICK_SECONDS, first=0, name="scheduled-briefings"
+            )
         manifest = await asyncio.to_thread(services.knowledge.manifest)
         health.mark_ready(settings.data_dir, manifest.version)
 

@@ -1,6 +1,6 @@
 """Briefings in chats: /brief on demand, /whatsnew, and scheduled briefings (daily, weekly, or
-after every reload), with a time zone per chat. Subscriptions live in the data dir and are
-scheduled again when the bot starts."""
+after every reload), with a time zone per chat. Subscriptions live in the state database;
+one replica at a time delivers the scheduled ones (`deliver_due`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import time as clock
 from html import escape
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import Forbidden
-from telegram.ext import Application
 
 from bot.chats import topic_thread
 from bot.context import BriefContext, Services
 from bot.render import pack, render_briefing
 from retrieval.errors import QuestionError
-from retrieval.state.subscriptions import WEEKDAYS, Kind, Subscription
+from retrieval.state.database import DatabaseUnavailableError
+from retrieval.state.subscriptions import WEEKDAYS, Kind
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +197,6 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         update.effective_user.id,
     )
     zone = await asyncio.to_thread(context.services.subscriptions.timezone, message.chat_id)
-    schedule(context.application, subscription, zone)
     await message.reply_text(f"Subscribed {subscription.describe()} ({zone}).")
 
 
@@ -221,10 +219,6 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
     removed = await asyncio.to_thread(
         context.services.subscriptions.remove, message.chat_id, wanted
     )
-    queue = context.application.job_queue
-    for subscription_id in removed:
-        for job in queue.get_jobs_by_name(f"subscription-{subscription_id}") if queue else ():
-            job.schedule_removal()
     await message.reply_text(
         f"Unsubscribed {', '.join(f'#{i}' for i in removed)}."
         if removed
@@ -264,67 +258,37 @@ async def timezone(update: Update, context: BriefContext) -> None:
         await message.reply_text(f"I don't know the time zone {name!r}; try e.g. Europe/Berlin.")
         return
     await asyncio.to_thread(store.set_timezone, message.chat_id, name)
-    for subscription in await asyncio.to_thread(store.all, message.chat_id):
-        schedule(context.application, subscription, name)
     await message.reply_text(f"Time zone set to {name}.")
 
 
-def schedule(
-    application: Application[Any, Any, Any, Any, Any, Any],
-    subscription: Subscription,
-    zone_name: str,
-) -> None:
-    """(Re)schedule one timed subscription in the job queue, at its time in the chat's time
-    zone; "changes" ones run on reload."""
-    queue = application.job_queue
-    if queue is None or subscription.kind == "changes":
-        return
-    name = f"subscription-{subscription.id}"
-    for job in queue.get_jobs_by_name(name):
-        job.schedule_removal()
-    hours, minutes = (int(part) for part in subscription.time.split(":"))
-    zone = ZoneInfo(zone_name)
-    # PTB numbers days from Sunday (0) to Saturday (6); ours run from Monday (0).
-    days = (
-        ((subscription.weekday + 1) % 7,) if subscription.weekday is not None else tuple(range(7))
-    )
-    queue.run_daily(
-        _scheduled_briefing,
-        time=clock(hours, minutes, tzinfo=zone),
-        days=days,
-        data=subscription,
-        name=name,
-        chat_id=subscription.chat_id,
-    )
-
-
-async def schedule_all(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
-) -> None:
-    store = services.subscriptions
-    for subscription in await asyncio.to_thread(store.all):
-        zone = await asyncio.to_thread(store.timezone, subscription.chat_id)
-        schedule(application, subscription, zone)
-
-
-async def _scheduled_briefing(context: BriefContext) -> None:
-    job = context.job
-    if job is None or not isinstance(job.data, Subscription):
-        return
-    subscription = job.data
+async def deliver_due(context: BriefContext) -> None:
+    """The scheduler's tick, on every replica: deliver what is due, if this replica holds the
+    scheduler lease (retrieval/briefing/schedule.py). A failed delivery is logged and not
+    retried: part of it may have been posted."""
+    services = context.services
+    schedule = services.state.schedule
     try:
-        await deliver_whatsnew(
-            context.bot,
-            context.services,
-            subscription.chat_id,
-            subscription.thread_id,
-            subscription.topic,
-            subscription.quiet,
-        )
-    except Forbidden:  # the bot was removed or blocked: stop briefing that chat
-        log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
-        await asyncio.to_thread(context.services.subscriptions.remove_chat, subscription.chat_id)
-        job.schedule_removal()
+        runs = await asyncio.to_thread(schedule.due_runs)
+    except DatabaseUnavailableError as error:
+        log.warning("scheduled briefings skipped this time: %s", error)
+        return
+    for run in runs:
+        subscription = run.subscription
+        try:
+            await deliver_whatsnew(
+                context.bot,
+                services,
+                subscription.chat_id,
+                subscription.thread_id,
+                subscription.topic,
+                subscription.quiet,
+            )
+        except Forbidden:  # the bot was removed or blocked: stop briefing that chat
+            log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
+            await asyncio.to_thread(services.subscriptions.remove_chat, subscription.chat_id)
+        except Exception:  # noqa: BLE001 (one failing chat must not stop the others)
+            log.warning("scheduled briefing #%s failed", subscription.id, exc_info=True)
+        await asyncio.to_thread(schedule.finished, run)
 
 
 async def after_reload(bot: Bot, services: Services) -> None:

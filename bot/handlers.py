@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from functools import partial
 
 from telegram import Message, MessageEntity, Update
@@ -17,7 +16,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.access import seconds_to_wait
 from bot.chats import conversation_key
-from bot.context import BriefContext
+from bot.context import BriefContext, Services
 from bot.render import (
     EDITED_HINT,
     HELP,
@@ -32,6 +31,8 @@ from bot.streaming import LiveReply, deliver
 from config.logs import redact
 from retrieval.errors import BriefbotError, IndexUnavailableError, QuestionError
 from retrieval.models import Answer, Turn
+from retrieval.state.conversations import ConversationKey
+from retrieval.state.database import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ async def reset(update: Update, context: BriefContext) -> None:
     """/reset: forget the conversation, so the next question is read on its own."""
     message = update.effective_message
     if message is not None:
-        context.services.conversations.reset(conversation_key(message))
+        await asyncio.to_thread(context.services.conversations.reset, conversation_key(message))
         await message.reply_text("Done: I have forgotten our conversation.")
 
 
@@ -224,6 +225,15 @@ async def _keep_typing(message: Message) -> None:
             await message.reply_chat_action(ChatAction.TYPING)
         except TelegramError as error:
             log.info("could not refresh the typing indicator (%s)", error)
+
+
+async def _history(services: Services, key: ConversationKey) -> list[Turn]:
+    """The conversation so far; none when the state database fails (asked on its own)."""
+    try:
+        return await asyncio.to_thread(services.conversations.history, key)
+    except DatabaseUnavailableError as error:
+        log.warning("conversation not read (%s); answering the question on its own", error)
+        return []
 
 
 async def _answer(
@@ -251,7 +261,7 @@ async def _answer(
         return
     await message.reply_chat_action(ChatAction.TYPING)
     key = conversation_key(message)
-    history = services.conversations.history(key) if follow_up else []
+    history = await _history(services, key) if follow_up else []
     live = LiveReply(message, context.bot)
     answer: Answer | None = None
     typing = asyncio.create_task(_keep_typing(message))
@@ -279,11 +289,14 @@ async def _answer(
         typing.cancel()
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
-    services.conversations.add(key, Turn(cleaned, answer.text))
+    try:
+        await asyncio.to_thread(services.conversations.add, key, Turn(cleaned, answer.text))
+    except DatabaseUnavailableError as error:  # the answer matters more than its follow-ups
+        log.warning("conversation not kept (%s)", error)
     rendered = render_answer(answer, show_quotes=True)
     try:
         answer_id = await asyncio.to_thread(services.answers.record, answer)
-    except sqlite3.Error as error:  # a full disk, say: the answer still goes out, unbuttoned
+    except DatabaseUnavailableError as error:  # a full disk, say: the answer still goes out
         log.warning("answer log not written (%s); sending the answer without buttons", error)
         await live.finish(rendered.parts, None)
         return

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from config import Settings
 from retrieval.answer.service import AnswerService
+from retrieval.briefing.schedule import BriefingSchedule, instance_name
 from retrieval.briefing.service import BriefingService
 from retrieval.evidence.pipeline import AnswerModels
 from retrieval.index.embedders import make_embedder
@@ -21,6 +22,7 @@ from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
 from retrieval.state.conversations import Conversations
 from retrieval.state.database import Database
+from retrieval.state.leases import Leases
 from retrieval.state.subscriptions import SubscriptionStore
 
 
@@ -56,6 +58,7 @@ class State:
     audit: AuditLog
     subscriptions: SubscriptionStore
     conversations: Conversations
+    schedule: BriefingSchedule
 
     def close(self) -> None:
         self.database.close()
@@ -65,10 +68,12 @@ def open_state(settings: Settings) -> State:
     """The state database, migrated to the current schema (DatabaseUnavailableError when it
     cannot be reached; a damaged SQLite file is set aside and started afresh)."""
     database = Database(settings.state_database_url, settings.data_dir)
+    subscriptions = SubscriptionStore(database)
     return State(
         database,
         AnswerLog(database),
         AuditLog(database),
-        SubscriptionStore(database),
+        subscriptions,
         Conversations(database, settings.history_turns, settings.conversation_hours * 3600),
+        BriefingSchedule(subscriptions, Leases(database), instance_name()),
     )

@@ -13,6 +13,8 @@ import pytest
 from config import Settings, load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.service import KnowledgeBase
+from retrieval.state.database import Database, default_url
+from tests.fakes.postgres import PostgresServer, running_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "000_a4b66e995d028465.txt"
@@ -77,3 +79,26 @@ def kb(settings: Settings) -> Iterator[KnowledgeBase]:
     base.ingest()
     yield base
     base.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (tests/fakes/postgres.py)."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty state database on each backend."""
+    if request.param == "sqlite":
+        return default_url(tmp_path / "data")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
+    opened = Database(database_url, tmp_path / "data")
+    yield opened
+    opened.close()

@@ -42,7 +42,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+)
 
 from retrieval.errors import BriefbotError
 from retrieval.storage import set_aside
@@ -108,6 +114,22 @@ conversations = Table(
     Column("turns", Text, nullable=False),  # [[question, answer], ...], oldest first
     Column("updated_at", Float, nullable=False, index=True),  # time.time()
 )
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("expires_at", Float, nullable=False),  # time.time()
+)
+briefing_runs = Table(
+    "briefing_runs",
+    metadata,
+    Column("subscription_id", Integer, primary_key=True),
+    Column("slot", String(32), primary_key=True),  # the scheduled time, ISO 8601 in UTC
+    Column("claimed_by", String(64), nullable=False),
+    Column("claimed_at", Float, nullable=False),
+    Column("sent_at", Float),
+)
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -128,9 +150,15 @@ class Migration:
     apply: Callable[[Connection, Path], None]
 
 
+_FIRST_TABLES = (answers, votes, subscriptions, chats, briefed, audit, conversations)
+
+
 def _first_schema(connection: Connection, data_dir: Path) -> None:
-    tables = [t for t in metadata.sorted_tables if t is not schema_migrations]
-    metadata.create_all(connection, tables=tables)
+    metadata.create_all(connection, tables=list(_FIRST_TABLES))
+
+
+def _scheduler_tables(connection: Connection, data_dir: Path) -> None:
+    metadata.create_all(connection, tables=[leases, briefing_runs])
 
 
 def _import_data_dir_files(connection: Connection, data_dir: Path) -> None:
@@ -194,6 +222,7 @@ MIGRATIONS: Sequence[Migration] = (
         "import the data dir's answers.sqlite, subscriptions.sqlite and audit.jsonl",
         _import_data_dir_files,
     ),
+    Migration(3, "leases and briefing runs: one scheduler among replicas", _scheduler_tables),
 )
 
 
@@ -289,8 +318,18 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        """One transaction, committed when the block ends. A database that fails (gone, full,
+        broken) raises DatabaseUnavailableError; a violated key stays an IntegrityError, which
+        callers use to learn that a row exists."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError:
+            raise
+        except DBAPIError as error:  # the driver's message, never the SQL and its parameters
+            raise DatabaseUnavailableError(
+                f"the database {self._where} failed: {error.orig}"
+            ) from None
 
     def upsert(
         self, connection: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from retrieval.state.database import Database, briefed, chats, subscriptions
+from retrieval.state.database import Database, briefed, briefing_runs, chats, subscriptions
 
 Kind = Literal["daily", "weekly", "changes"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,6 +27,7 @@ class Subscription:
     weekday: int | None  # 0 = Monday, for weekly
     topic: str | None
     quiet: bool  # say nothing when nothing is new
+    created_at: str = ""  # ISO 8601, UTC: no briefing is due from before it existed
 
     def describe(self) -> str:
         when = {
@@ -57,6 +59,7 @@ class SubscriptionStore:
         quiet: bool,
         created_by: int,
     ) -> Subscription:
+        created = datetime.now(UTC).isoformat(timespec="seconds")  # slots compare to seconds
         with self._database.transaction() as connection:
             identifier = connection.execute(
                 insert(subscriptions)
@@ -69,20 +72,26 @@ class SubscriptionStore:
                     topic=topic,
                     quiet=quiet,
                     created_by=created_by,
-                    created_at=_now(),
+                    created_at=created,
                 )
                 .returning(subscriptions.c.id)
             ).scalar_one()
-        return Subscription(identifier, chat_id, thread_id, kind, time, weekday, topic, quiet)
+        return Subscription(
+            identifier, chat_id, thread_id, kind, time, weekday, topic, quiet, created
+        )
 
     def all(self, chat_id: int | None = None) -> list[Subscription]:
         c = subscriptions.c
-        query = select(c.id, c.chat_id, c.thread_id, c.kind, c.time, c.weekday, c.topic, c.quiet)
+        query = select(
+            c.id, c.chat_id, c.thread_id, c.kind, c.time, c.weekday, c.topic, c.quiet, c.created_at
+        )
         if chat_id is not None:
             query = query.where(c.chat_id == chat_id)
         with self._database.transaction() as connection:
             rows = connection.execute(query.order_by(c.id)).all()
-        return [Subscription(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
+        return [
+            Subscription(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows
+        ]
 
     def remove(self, chat_id: int, subscription_id: int | None) -> list[int]:
         """Remove one subscription of the chat, or all of them; returns the ids removed."""
@@ -137,6 +146,49 @@ class SubscriptionStore:
                     "briefed_at": _now(),
                 },
                 keys=("chat_id", "thread_id", "topic"),
+            )
+
+    def claim_run(
+        self, subscription_id: int, slot: str, claimer: str, now: float, stale_after: float
+    ) -> bool:
+        """Claim one scheduled delivery (a subscription at one slot), so it is made once
+        among replicas. A claim not marked sent within `stale_after` seconds (its claimer
+        died while delivering) may be claimed again."""
+        try:
+            with self._database.transaction() as connection:
+                connection.execute(
+                    insert(briefing_runs).values(
+                        subscription_id=subscription_id,
+                        slot=slot,
+                        claimed_by=claimer,
+                        claimed_at=now,
+                    )
+                )
+            return True
+        except IntegrityError:
+            pass
+        with self._database.transaction() as connection:
+            taken_over = connection.execute(
+                update(briefing_runs)
+                .where(
+                    briefing_runs.c.subscription_id == subscription_id,
+                    briefing_runs.c.slot == slot,
+                    briefing_runs.c.sent_at.is_(None),
+                    briefing_runs.c.claimed_at < now - stale_after,
+                )
+                .values(claimed_by=claimer, claimed_at=now)
+            )
+        return bool(taken_over.rowcount)
+
+    def finish_run(self, subscription_id: int, slot: str, now: float) -> None:
+        with self._database.transaction() as connection:
+            connection.execute(
+                update(briefing_runs)
+                .where(
+                    briefing_runs.c.subscription_id == subscription_id,
+                    briefing_runs.c.slot == slot,
+                )
+                .values(sent_at=now)
             )
 
     def remove_chat(self, chat_id: int) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from bot.app import build_application
 from bot.context import Services
@@ -264,7 +265,9 @@ async def test_an_answer_is_sent_when_the_answer_log_cannot_be_written(
     bot: RunningBot,
 ) -> None:
     # A full disk or a broken store: the computed answer still reaches the user.
-    bot.services.answers.close()
+    with bot.services.state.database.transaction() as connection:
+        connection.execute(text("DROP TABLE votes"))
+        connection.execute(text("DROP TABLE answers"))
     bot.api.private_message(QUESTION)
     answered = await bot.api.wait_for("sendMessage", lambda p: "2,500" in p["text"])
     assert "reply_markup" not in answered.params  # no vote buttons without a logged answer

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from telegram.ext import Job
 
 from bot.app import build_application
-from bot.context import Services
+from bot.context import BriefApplication, Services
 from config import Settings
+from retrieval.briefing.schedule import LEASE_SECONDS, BriefingSchedule
 from retrieval.composition import open_knowledge_base
+from retrieval.state.leases import Leases
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.serving import serving
+from tests.fakes.postgres import PostgresServer
+from tests.fakes.serving import running_unpolled, serving
 
 GROUP, ADMIN, MEMBER = -100123, 1111, 3333
 BRIDGE = "Bridge report\n\nThe Riverside bridge will cost 42 million euros and open in 2027.\n"
@@ -27,11 +34,6 @@ async def text_of_next_reply(api: FakeBotApi) -> str:
 def add_document(bot: RunningBot) -> None:
     (bot.services.settings.sources_dir / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
     bot.services.knowledge.ingest()
-
-
-def subscription_jobs(bot: RunningBot) -> list[Job[object]]:
-    assert bot.app.job_queue is not None
-    return [job for job in bot.app.job_queue.jobs() if job.name.startswith("subscription-")]
 
 
 async def test_whatsnew_lists_new_documents_once(bot: RunningBot) -> None:
@@ -51,46 +53,118 @@ async def test_whatsnew_lists_new_documents_once(bot: RunningBot) -> None:
     assert "Nothing new in the documents" in await text_of_next_reply(bot.api)
 
 
-async def test_a_daily_subscription_fires_and_survives_a_restart(
+def on_a_clock(services: Services, now: list[float], replica: str) -> Services:
+    """The services with a scheduler whose clock the test sets (and a replica name)."""
+    schedule = BriefingSchedule(
+        services.subscriptions,
+        Leases(services.state.database, lambda: now[0]),
+        replica,
+        lambda: now[0],
+    )
+    return replace(services, state=replace(services.state, schedule=schedule))
+
+
+def manual_ticks(app: BriefApplication) -> Callable[[], Awaitable[None]]:
+    """The scheduler's tick, taken off the job queue's own timer so the test runs it."""
+    assert app.job_queue is not None
+    (job,) = app.job_queue.get_jobs_by_name("scheduled-briefings")
+    job.schedule_removal()
+
+    async def tick() -> None:
+        await job.run(app)
+
+    return tick
+
+
+def next_eight_in_berlin() -> datetime:
+    now = datetime.now(ZoneInfo("Europe/Berlin"))
+    eight = now.replace(hour=8, minute=0, second=0, microsecond=0)
+    return (eight if eight > now else eight + timedelta(days=1)).astimezone(UTC)
+
+
+def briefings_to(api: FakeBotApi, chat_id: int) -> list[str]:
+    return [
+        str(c.params["text"])
+        for c in api.calls_of("sendMessage")
+        if c.ok and c.params["chat_id"] == chat_id and "Briefing:" in str(c.params["text"])
+    ]
+
+
+async def test_a_daily_subscription_fires_once_and_survives_a_restart(
     bot_settings: Callable[..., Settings], api: FakeBotApi
 ) -> None:
     settings = bot_settings()
-    services = Services.create(settings, open_knowledge_base(settings))
+    now = [time.time()]
+    services = on_a_clock(Services.create(settings, open_knowledge_base(settings)), now, "a")
     first = build_application(settings, services)
     async with serving(first, api):
-        bot = RunningBot(api, first, services)
+        tick = manual_ticks(first)
         api.set_chat_administrators(GROUP, [ADMIN])
         api.group_message("/subscribe@BriefingBot daily 08:00 Justin Logan", user_id=MEMBER)
         assert "Only this group's admins" in await text_of_next_reply(api)
-        assert subscription_jobs(bot) == []
+        assert services.subscriptions.all() == []
         api.group_message("/timezone@BriefingBot Europe/Berlin", user_id=ADMIN)
         assert "Time zone set to Europe/Berlin" in await text_of_next_reply(api)
         api.group_message("/subscribe@BriefingBot daily 08:00 Justin Logan", user_id=ADMIN)
         subscribed = await text_of_next_reply(api)
         assert "Subscribed #1: daily at 08:00 on \u201cJustin Logan\u201d" in subscribed
-        (job,) = subscription_jobs(bot)
-        assert job.next_t is not None
-        when = (job.next_t.hour, job.next_t.minute, str(job.next_t.tzinfo))
-        assert when == (8, 0, "Europe/Berlin")
-        await job.run(first)  # the job queue's clock reaching 08:00
-        fired = await api.wait_for("sendMessage", timeout=60)
-        assert fired.params["chat_id"] == GROUP
+        await tick()
+        assert briefings_to(api, GROUP) == []  # not 08:00 yet
+        now[0] = (next_eight_in_berlin() + timedelta(seconds=5)).timestamp()
+        await tick()
+        await tick()
+        fired = await api.wait_for("sendMessage", lambda p: "Briefing:" in p["text"])
         assert "Briefing: Justin Logan" in fired.params["text"]
+        assert len(briefings_to(api, GROUP)) == 1  # once
 
-    # A new application over the same data dir schedules it again at start-up.
-    services = Services.create(settings, open_knowledge_base(settings))
+    # A new application over the same state knows the subscription, and what it sent.
+    services = on_a_clock(Services.create(settings, open_knowledge_base(settings)), now, "b")
     restarted = build_application(settings, services)
     async with serving(restarted, api):
-        bot = RunningBot(api, restarted, services)
-        assert [job.name for job in subscription_jobs(bot)] == ["subscription-1"]
+        await manual_ticks(restarted)()
+        assert len(briefings_to(api, GROUP)) == 1
         api.group_message("/subscriptions@BriefingBot", user_id=MEMBER)
         listing = await text_of_next_reply(api)
         assert "#1: daily at 08:00" in listing
         assert "Europe/Berlin" in listing
         api.group_message("/unsubscribe@BriefingBot 1", user_id=ADMIN)
         assert "Unsubscribed #1" in await text_of_next_reply(api)
-        assert [job for job in subscription_jobs(bot) if not job.removed] == []
         assert services.subscriptions.all(GROUP) == []
+
+
+async def test_two_replicas_post_a_scheduled_briefing_once_and_fail_over(
+    bot_settings: Callable[..., Settings],
+    api: FakeBotApi,
+    postgres: PostgresServer,
+    tmp_path: Path,
+) -> None:
+    database_url = postgres.new_database()
+    now = [time.time()]
+    replicas = []
+    for name in ("a", "b"):
+        settings = bot_settings(database_url=database_url, data_dir=tmp_path / name)
+        services = on_a_clock(Services.create(settings, open_knowledge_base(settings)), now, name)
+        replicas.append((build_application(settings, services), services))
+    (first, first_services), (second, _) = replicas
+    # One polls; the other gets no updates (two pollers with one token get a 409 Conflict).
+    async with serving(first, api), running_unpolled(second):
+        ticks = [manual_ticks(first), manual_ticks(second)]
+        await asyncio.to_thread(first_services.subscriptions.set_timezone, GROUP, "Europe/Berlin")
+        await asyncio.to_thread(
+            first_services.subscriptions.add, GROUP, 0, "daily", "08:00", None, None, False, ADMIN
+        )
+        now[0] = (next_eight_in_berlin() + timedelta(seconds=5)).timestamp()
+        for tick in ticks + ticks:
+            await tick()
+        assert len(briefings_to(api, GROUP)) == 1
+        # Replica a dies (its ticks stop; its lease is never released). The next day, once
+        # the lease has expired, replica b delivers, once.
+        now[0] += 24 * 3600 + LEASE_SECONDS + 1
+        await ticks[1]()
+        await ticks[1]()
+        posts = [c.params["text"] for c in api.calls_of("sendMessage") if c.ok]
+        assert len(posts) == 2
+        assert "Nothing new in the documents" in posts[1]  # the daily what's-new, from b
 
 
 async def test_a_changes_subscription_posts_after_each_reload(
@@ -136,18 +210,16 @@ async def test_whatsnew_after_an_upload_lists_the_new_document(
         assert "Bridge report" in header.params["text"]
 
 
-async def test_weekly_subscriptions_run_on_their_weekday_and_unsubscribe_is_exact(
+async def test_weekly_subscriptions_are_listed_by_weekday_and_unsubscribe_is_exact(
     bot: RunningBot,
 ) -> None:
     bot.api.private_message("/subscribe weekly mon 08:00 quiet")
     assert "weekly on Mon at 08:00 (quiet" in await text_of_next_reply(bot.api)
     bot.api.private_message("/subscribe weekly fri 18:30 Iran")
     await text_of_next_reply(bot.api)
-    monday, friday = sorted(subscription_jobs(bot), key=lambda job: job.name)
-    assert monday.next_t is not None
-    assert friday.next_t is not None
-    assert (monday.next_t.weekday(), monday.next_t.hour) == (0, 8)
-    assert (friday.next_t.weekday(), friday.next_t.hour, friday.next_t.minute) == (4, 18, 30)
+    monday, friday = bot.services.subscriptions.all()
+    assert (monday.weekday, monday.time, monday.quiet) == (0, "08:00", True)
+    assert (friday.weekday, friday.time, friday.topic) == (4, "18:30", "Iran")
     bot.api.private_message("/unsubscribe daily")
     assert "Use /unsubscribe <number>" in await text_of_next_reply(bot.api)
     assert len(bot.services.subscriptions.all()) == 2

@@ -43,3 +43,19 @@ async def serving(
             await app.stop()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+@contextlib.asynccontextmanager
+async def running_unpolled(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterator[None]:
+    """Initialise and start `app` with no updater (a replica that receives no updates, as one
+    behind a webhook that is not called): its job queue and services run."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield
+        finally:
+            await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
