@@ -2,6 +2,7 @@
 retrieval/evidence/weights.json, and report both halves (the held-out half is what counts).
 
     python -m bench.fit_answerer [--cache DIR] [--target-precision 0.8] [--dry-run]
+                                 [--without FEATURE ...]
 
 The dev sets: the seed questions, the news questions (over ../shared/corpus/news, read in
 place), the SQuAD 2.0 article (../shared/eval/squad2-cct, CC BY-SA 4.0), and the seed
@@ -172,8 +173,11 @@ def fit_sentences(examples: list[Example]) -> LogisticModel:
     )
 
 
-def evidence_rows(examples: list[Example], models: AnswerModels) -> tuple[Vector, Vector]:
-    """Each question's answerability features, and whether its evidence holds the answer."""
+def evidence_rows(
+    examples: list[Example], models: AnswerModels, without: frozenset[str] = frozenset()
+) -> tuple[Vector, Vector]:
+    """Each question's answerability features, and whether its evidence holds the answer.
+    The features named in `without` are held at 0, so a fit cannot use them (an ablation)."""
     rows, right = [], []
     for example in examples:
         candidates = example.candidates
@@ -189,7 +193,9 @@ def evidence_rows(examples: list[Example], models: AnswerModels) -> tuple[Vector
         text = " ".join(s.text for s in evidence)
         answer_any = example.question.answer_any
         right.append(not example.question.unanswerable and _contains(text, answer_any))
-    return np.vstack(rows), np.asarray(right, dtype=np.float64)
+    matrix = np.vstack(rows)
+    matrix[:, [ANSWERABILITY_FEATURES.index(name) for name in sorted(without)]] = 0.0
+    return matrix, np.asarray(right, dtype=np.float64)
 
 
 def confidences(models: AnswerModels, examples: list[Example], rows: Vector) -> Vector:
@@ -275,14 +281,14 @@ def choose_threshold(
     return max(meeting) if meeting else max(THRESHOLD_GRID, key=lambda t: precision[t])
 
 
-def fit(tune: list[Example], target: float) -> AnswerModels:
+def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerModels:
     sentence = fit_sentences(tune)
     best: tuple[float, AnswerModels] | None = None
     for continue_probability in CONTINUE_GRID:
         trial = replace(
             untrained_models(), sentence=sentence, continue_probability=continue_probability
         )
-        rows, right = evidence_rows(tune, trial)
+        rows, right = evidence_rows(tune, trial, without)
         trial = replace(trial, answerability=fit_logistic(ANSWERABILITY_FEATURES, rows, right))
         confidence = confidences(trial, tune, rows)
         threshold = choose_threshold(tune, confidence, right, target)
@@ -339,17 +345,28 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / ".data/fit")
     parser.add_argument("--target-precision", type=float, default=0.8)
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+    parser.add_argument(
+        "--without",
+        nargs="+",
+        default=[],
+        choices=ANSWERABILITY_FEATURES,
+        metavar="FEATURE",
+        help="fit the answerability model without these features and report (implies --dry-run)",
+    )
     args = parser.parse_args()
+    without = frozenset(args.without)
     started = time.perf_counter()
     examples = [e for name in SETS for e in collect(name, retrieve(name, args.cache))]
-    models = fit([e for e in examples if e.question.half == "tune"], args.target_precision)
+    models = fit(
+        [e for e in examples if e.question.half == "tune"], args.target_precision, without
+    )
     # Questions in other languages lack word evidence: their own threshold, chosen the same
     # way on the tuning half of the seed questions in other languages.
     foreign = collect("seed", retrieve("seed", args.cache, MULTILINGUAL))
     for example in foreign:
         example.set_name = "other languages"
     foreign_tune = [e for e in foreign if e.question.half == "tune"]
-    rows, right = evidence_rows(foreign_tune, models)
+    rows, right = evidence_rows(foreign_tune, models, without)
     threshold = choose_threshold(
         foreign_tune, confidences(models, foreign_tune, rows), right, args.target_precision
     )
@@ -359,7 +376,7 @@ def main() -> None:
             part = [
                 e for e in examples + foreign if e.set_name == name and e.question.half == half
             ]
-            rows, right = evidence_rows(part, models)
+            rows, right = evidence_rows(part, models, without)
             confidence = confidences(models, part, rows)
             answered = np.asarray(
                 [
@@ -371,7 +388,7 @@ def main() -> None:
             result["auc"] = separation(part, confidence)
             print(f"{half:8} {name:16} {json.dumps(result)}")
     print(f"{time.perf_counter() - started:.0f} s")
-    if args.dry_run:
+    if args.dry_run or without:
         return
     data = {
         "about": (

@@ -47,8 +47,6 @@ ANSWERABILITY_FEATURES = (
     # window lacks, over the weight of an unseen word: "least" where the evidence says "most"
     "sentence_gap",  # share of the question's word weight the evidence sentences lack
     "named_missing",  # the rarest name or number of the question's the evidence window lacks
-    "named_missing_passage",  # ... that the evidence's whole passage lacks
-    "names_unsaid",  # share of the question's names and numbers the evidence sentences lack
     "number_swap",  # the question has a number the evidence lacks, and the evidence another
     "altered_word",  # a question word is an evidence word with two or three letters more or
     # less in front ("indirectly" and "directly"): a copied sentence made into another claim
@@ -277,13 +275,6 @@ def answerability_row(
     hit = candidates.hit_of[best]
     window = frozenset().union(*(s.terms | s.context_terms for s in evidence))
     spoken = frozenset().union(*(s.terms for s in evidence))
-    passage = frozenset().union(
-        *(
-            s.terms | s.context_terms
-            for s, inside in zip(candidates.sentences, in_passage, strict=True)
-            if inside
-        )
-    )
     retrieved = frozenset().union(*(s.terms | s.context_terms for s in candidates.sentences))
     weighted = list(zip(profile.terms, profile.weights, strict=True))
     total = sum(profile.weights) or 1.0
@@ -313,12 +304,6 @@ def answerability_row(
         "missing_known": rarest_missing([t for t in profile.terms if t in corpus.idf], window),
         "sentence_gap": sum(w for t, w in weighted if t not in spoken) / total,
         "named_missing": rarest_missing(profile.named, window),
-        "named_missing_passage": rarest_missing(profile.named, passage),
-        "names_unsaid": (
-            sum(t not in spoken for t in profile.named) / len(profile.named)
-            if profile.named
-            else 0.0
-        ),
         "number_swap": float(_number_swap(profile.text, text)),
         "altered_word": float(has_altered_word(profile.text, text)),
         "substituted_word": float(has_substituted_word(profile.text, text)),

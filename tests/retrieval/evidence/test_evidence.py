@@ -227,15 +227,11 @@ def test_a_not_the_evidence_lacks_counts_against_a_near_copy(corpus: FakeCorpus)
     assert 0.0 < negated["negated_copy"] <= negated["evidence_overlap"]
 
 
-def test_a_changed_number_or_name_is_measured(corpus: FakeCorpus) -> None:
+def test_a_changed_number_is_measured(corpus: FakeCorpus) -> None:
     same = _answerability(corpus, "Are about 900 sailors stationed in Velmora?")
     swapped = _answerability(corpus, "Are about 700 sailors stationed in Velmora?")
-    elsewhere = _answerability(corpus, "How many sailors are stationed in Ostrand?")
     assert same["number_swap"] == 0.0
     assert swapped["number_swap"] == 1.0
-    assert same["names_unsaid"] == 0.0
-    # Ostrand is in the passage of the first paragraph, not in the sentence with the number.
-    assert elsewhere["names_unsaid"] > 0.0
 
 
 def test_an_altered_word_is_a_word_of_the_evidence_with_a_new_front() -> None:
