@@ -117,10 +117,10 @@ def run_set(
         kb.ingest()
         print(f"{name}: ours ingested in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
-        tutorial = TutorialRag(sources)
+        tutorial = TutorialRag(sources, data_dir if kept else None)
         print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
-        picker = SentencePicker(sources)  # the same chunks; embeds the sentences
+        picker = SentencePicker(sources, data_dir if kept else None)  # embeds the sentences
         print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
         systems: list[tuple[str, Answerer, int]] = [
             ("ours", kb, OUR_K),

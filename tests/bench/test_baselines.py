@@ -6,9 +6,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bench.baselines import SentencePicker, TutorialRag
+from bench.baselines import Corpus, SentencePicker, TutorialRag
 from retrieval.evaluation import load_questions
 from retrieval.sources.verify import SourceTexts
 from retrieval.text import split_sentences
@@ -100,3 +101,12 @@ def test_every_quote_and_chunk_is_the_file_text_at_its_offsets(
                 assert all(
                     passage.start <= s.start < s.end <= passage.end for s in passage.sentences
                 )
+
+
+def test_kept_vectors_are_read_back_instead_of_embedded_again(seeds: Path, tmp_path: Path) -> None:
+    first = Corpus(seeds, tmp_path)
+    [saved] = tmp_path.glob("baseline-vectors-*.npy")
+    assert np.load(saved) == pytest.approx(first.chunk_vectors)
+    # What the file holds is what a second run gets: nothing is embedded again.
+    np.save(saved, np.zeros_like(first.chunk_vectors))
+    assert not Corpus(seeds, tmp_path).chunk_vectors.any()
