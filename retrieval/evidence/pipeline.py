@@ -234,20 +234,21 @@ def has_substituted_word(question: str, evidence: str) -> bool:
         stems = terms(word)
         return bool(stems) and stems[0] not in other_side
 
-    frames: dict[tuple[str, str, str], set[str]] = {}
+    # The two words before and the two after each content word of the evidence's own.
+    frames: set[tuple[str, ...]] = set()
     for j, word in enumerate(said):
         if not content(word, asked_terms):
             continue
         if j >= 2:
-            frames.setdefault(("before", said[j - 2], said[j - 1]), set()).add(word)
+            frames.add(("before", said[j - 2], said[j - 1]))
         if j + 2 < len(said):
-            frames.setdefault(("after", said[j + 1], said[j + 2]), set()).add(word)
+            frames.add(("after", said[j + 1], said[j + 2]))
     for i, word in enumerate(asked):
         if not content(word, said_terms):
             continue
         before = ("before", *asked[i - 2 : i]) if i >= 2 else None
         after = ("after", *asked[i + 1 : i + 3]) if i + 2 < len(asked) else None
-        if (before is not None and before in frames) or (after is not None and after in frames):
+        if before in frames or after in frames:
             return True
     return False
 
