@@ -34,6 +34,7 @@ from bot.webhook import run_webhook
 from config import Settings
 from config.logs import install_redaction
 from retrieval.briefing.schedule import TICK_SECONDS
+from retrieval.errors import BriefbotError
 from retrieval.sources.worker import Extractor
 
 log = logging.getLogger(__name__)
@@ -216,10 +217,51 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
     return application
 
 
+class PollingTakenError(BriefbotError):
+    """Another instance already polls Telegram with this bot token."""
+
+
+# Two pollers with one token take each other's updates away (Telegram's 409 Conflict), so the
+# poller holds a lease in the state database that replicas share.
+POLLING_LEASE_SECONDS = 60.0
+POLLING_RENEW_SECONDS = 15.0
+
+
+def _hold_polling_lease(application: BriefApplication, services: Services) -> None:
+    """Take the polling lease for this bot or raise PollingTakenError; keep renewing it, and
+    stop polling if it is ever lost."""
+    settings, state = services.settings, services.state
+    assert settings.telegram_bot_token is not None
+    bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]  # public, not secret
+    lease = f"polling:{bot_id}"
+    if not state.leases.acquire(lease, state.instance, POLLING_LEASE_SECONDS):
+        services.close()
+        raise PollingTakenError(
+            "another briefbot already polls Telegram with this bot token (it shares this state "
+            "database); stop it first, or run several replicas behind a webhook "
+            "(BRIEFBOT_WEBHOOK_URL)"
+        )
+
+    async def renew(context: BriefContext) -> None:
+        held = await asyncio.to_thread(
+            state.leases.acquire, lease, state.instance, POLLING_LEASE_SECONDS
+        )
+        if not held:
+            log.error("another instance took over polling with this bot token; stopping")
+            context.application.stop_running()
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        renew, interval=POLLING_RENEW_SECONDS, first=POLLING_RENEW_SECONDS, name="polling-lease"
+    )
+
+
 def run_bot(settings: Settings, services: Services) -> None:
-    """Serve until stopped: a webhook when BRIEFBOT_WEBHOOK_URL is set, else long polling."""
+    """Serve until stopped: a webhook when BRIEFBOT_WEBHOOK_URL is set, else long polling
+    (by one instance per bot token: PollingTakenError when another already polls)."""
     application = build_application(settings, services)
     if settings.webhook_url and settings.webhook_secret is not None:
         asyncio.run(run_webhook(application, services))  # bot/webhook.py: why not PTB's
     else:
+        _hold_polling_lease(application, services)
         application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -7,7 +7,6 @@ untyped `bot_data["..."]` lookup.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,7 @@ from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
 from retrieval.state.conversations import Conversations
-from retrieval.state.database import DatabaseUnavailableError
 from retrieval.state.subscriptions import SubscriptionStore
-
-log = logging.getLogger(__name__)
 
 
 class BriefingGuard:
@@ -91,10 +87,6 @@ class Services:
 
     def close(self) -> None:
         self.knowledge.close()
-        try:
-            self.state.schedule.stop()  # another replica takes the scheduling over at once
-        except DatabaseUnavailableError as error:
-            log.warning("the scheduler lease was not released (%s); it expires by itself", error)
         self.state.close()
 
 

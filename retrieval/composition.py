@@ -4,6 +4,7 @@ decided here too."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from config import Settings
@@ -21,9 +22,11 @@ from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
 from retrieval.state.conversations import Conversations
-from retrieval.state.database import Database
+from retrieval.state.database import Database, DatabaseUnavailableError
 from retrieval.state.leases import Leases
 from retrieval.state.subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
 
 
 def open_live_indexes(settings: Settings) -> LiveIndexes:
@@ -59,8 +62,15 @@ class State:
     subscriptions: SubscriptionStore
     conversations: Conversations
     schedule: BriefingSchedule
+    leases: Leases
+    instance: str  # this process among replicas, in leases and claims
 
     def close(self) -> None:
+        """Give up this process's leases (so another replica takes over at once), then close."""
+        try:
+            self.leases.release_all(self.instance)
+        except DatabaseUnavailableError as error:
+            log.warning("leases not released (%s); they expire by themselves", error)
         self.database.close()
 
 
@@ -69,11 +79,14 @@ def open_state(settings: Settings) -> State:
     cannot be reached; a damaged SQLite file is set aside and started afresh)."""
     database = Database(settings.state_database_url, settings.data_dir)
     subscriptions = SubscriptionStore(database)
+    leases, instance = Leases(database), instance_name()
     return State(
         database,
         AnswerLog(database),
         AuditLog(database),
         subscriptions,
         Conversations(database, settings.history_turns, settings.conversation_hours * 3600),
-        BriefingSchedule(subscriptions, Leases(database), instance_name()),
+        BriefingSchedule(subscriptions, leases, instance),
+        leases,
+        instance,
     )

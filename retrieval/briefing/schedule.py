@@ -100,7 +100,3 @@ class BriefingSchedule:
 
     def finished(self, run: Run) -> None:
         self._store.finish_run(run.subscription.id, run.slot, self._clock())
-
-    def stop(self) -> None:
-        """Give the lease up, so another replica takes over at its next tick."""
-        self._leases.release(SCHEDULER_LEASE, self.holder)

@@ -42,6 +42,11 @@ class Leases:
         except IntegrityError:  # held by another (the row exists, unexpired), or taken just now
             return False
 
+    def release_all(self, holder: str) -> None:
+        """Give up every lease `holder` has (at shutdown)."""
+        with self._database.transaction() as connection:
+            connection.execute(delete(leases).where(leases.c.holder == holder))
+
     def release(self, name: str, holder: str) -> None:
         """Give `name` up at once (a clean shutdown), so another takes over without waiting."""
         with self._database.transaction() as connection:

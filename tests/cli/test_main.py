@@ -249,6 +249,32 @@ async def test_make_run_with_a_token_serves_telegram_until_interrupted(
     assert "the-right-token" not in (out + err).decode()
 
 
+async def test_a_second_poller_with_the_same_token_refuses_to_start(
+    env: dict[str, str],
+) -> None:
+    """Two pollers with one token take each other's updates (Telegram's 409); the second
+    instance on the same state database says so and exits 1, the first goes on answering."""
+    token = "4242:the-right-token"
+    async with (
+        FakeBotApi(token=token) as api,
+        briefbot_process("bot", env=env, token=token, api=api) as first,
+    ):
+        try:
+            await api.wait_for("setMyCommands", timeout=180)
+            async with briefbot_process("bot", env=env, token=token, api=api) as second:
+                out, err = await asyncio.wait_for(second.communicate(), 180)
+            assert second.returncode == 1, err.decode()[-2000:]
+            assert "already polls Telegram with this bot token" in err.decode()
+            assert "the-right-token" not in (out + err).decode()
+            api.private_message("How many U.S. troops are stationed in Iraq?")
+            answer = await api.wait_for("sendMessage", timeout=60)
+            assert "2,500" in answer.params["text"]
+        finally:
+            first.send_signal(signal.SIGINT)
+            await asyncio.wait_for(first.communicate(), 60)
+    assert first.returncode == 0
+
+
 def test_ask_json_reports_llm_mode_and_fallbacks(env: dict[str, str]) -> None:
     """`briefbot ask --json` against a fake OpenAI server: an LLM answer, then a fallback."""
     key = "sk-fake-cli-key-0002"
