@@ -217,9 +217,10 @@ async def remove_button(update: Update, context: BriefContext) -> None:
             f"Removing {escape(document.title, quote=False)}\u2026", parse_mode=ParseMode.HTML
         )
         # Nothing is lost: the file moves to the trash, and back unless the reload succeeds.
+        # shutil.move, not a rename: in the image the sources and the data dir are two volumes.
         trash = _trash_path(services, path.name)
         if path.exists():
-            path.replace(trash)
+            await asyncio.to_thread(shutil.move, path, trash)
         report = None
         try:
             report = await _reload(
@@ -227,7 +228,7 @@ async def remove_button(update: Update, context: BriefContext) -> None:
             )
         finally:
             if report is None and trash.exists():
-                trash.replace(path)
+                await asyncio.to_thread(shutil.move, trash, path)
 
 
 def _trash_path(services: Services, name: str) -> Path:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 
 import bm25s
+import httpx
 import numpy as np
 
+from retrieval.errors import IndexServerUnreachableError
 from retrieval.index.store import IndexStore
 from retrieval.models import Manifest, Matrix, SearchHit
 from retrieval.text import terms
@@ -48,9 +50,16 @@ class HybridSearcher:
 
     def search(self, question: str, question_vector: Matrix, k: int) -> list[SearchHit]:
         pool = min(len(self.passages), max(4 * k, 20))
-        result = self._collection.query(
-            query_embeddings=question_vector.reshape(1, -1), n_results=pool, include=["distances"]
-        )
+        try:
+            result = self._collection.query(
+                query_embeddings=question_vector.reshape(1, -1),
+                n_results=pool,
+                include=["distances"],
+            )
+        except httpx.TransportError as error:  # a Chroma server that went away mid-run
+            raise IndexServerUnreachableError(
+                f"the Chroma server cannot be used ({error}); start it, or check BRIEFBOT_CHROMA_*"
+            ) from None
         similarity = np.zeros(len(self.passages), dtype=np.float32)
         fused = np.zeros(len(self.passages), dtype=np.float64)
         distances = (result["distances"] or [[]])[0]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # no stubs are installed
+import yaml
 from markdown_it import MarkdownIt
 
 from retrieval.errors import DocumentError

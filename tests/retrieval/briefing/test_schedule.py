@@ -63,8 +63,8 @@ def test_replicas_deliver_each_slot_once_and_fail_over(database: Database) -> No
         for name in ("a", "b")
     ]
     first, second = replicas
-    slot = due_slot(subscription, ZoneInfo("UTC"), datetime.now(UTC) + timedelta(days=1))
-    assert slot is not None
+    today = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
+    slot = today + timedelta(days=1)  # tomorrow 08:00 UTC: after the subscription was made
     now[0] = at(slot + timedelta(seconds=5))  # tomorrow, just after 08:00
     runs = first.due_runs()
     assert [run.subscription.id for run in runs] == [subscription.id]

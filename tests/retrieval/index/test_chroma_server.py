@@ -178,6 +178,8 @@ def test_a_server_gone_away_is_said_so_not_taken_for_a_lost_index(
             caplog.set_level(logging.DEBUG)
             with pytest.raises(IndexServerUnreachableError, match=f":{server.port} ") as raised:
                 kb.ingest()
+            with pytest.raises(IndexServerUnreachableError, match="BRIEFBOT_CHROMA"):
+                kb.ask("Who is Justin Logan?")  # a question, too: a clear error, no httpx one
         finally:
             kb.close()
     assert TOKEN not in str(raised.value)
