@@ -4,7 +4,8 @@ PTB's server reads a request body of up to 100 MB before it looks at the secret 
 a malformed body with a 500. This one checks the secret header, then Content-Length, before
 any of the body is read (403, 411, 413), answers bad JSON with 400, and skips an update PTB
 cannot read the way polling does (bot/updates.py), answering 200 so that Telegram does not
-send it again. It also serves GET /healthz for container health checks.
+send it again. It also serves GET /healthz (alive, with an index) for container health
+checks and GET /readyz (index, state database and Chroma all answering) for load balancers.
 
 `serve_webhook` runs the application the way PTB's run_webhook does (initialize, post_init,
 start, set the webhook; stop, shutdown, post_shutdown) around this server.
@@ -31,6 +32,7 @@ from retrieval.errors import BriefbotError
 # generous, and a flood of bodies that size costs the bot little.
 MAX_BODY_BYTES = 1024 * 1024
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -96,6 +98,30 @@ class _HealthHandler(tornado.web.RequestHandler):
         self.write({"ok": True, "index_version": manifest.version})
 
 
+class _ReadyHandler(tornado.web.RequestHandler):
+    """GET /readyz: 200 when this replica can take updates: it runs, its index is loaded,
+    and the state database and Chroma answer; else 503 with the reason (for a load balancer,
+    which then sends updates to the other replicas)."""
+
+    def initialize(self, bot_application: BriefApplication, services: Services) -> None:
+        self._application = bot_application
+        self._services = services
+
+    async def get(self) -> None:
+        if not self._application.running:
+            self.set_status(HTTPStatus.SERVICE_UNAVAILABLE)
+            self.write({"ok": False, "reason": "the bot is not running"})
+            return
+        try:
+            manifest = await asyncio.to_thread(self._services.knowledge.check_ready)
+            await asyncio.to_thread(self._services.state.database.ping)
+        except BriefbotError as error:
+            self.set_status(HTTPStatus.SERVICE_UNAVAILABLE)
+            self.write({"ok": False, "reason": str(error)})
+            return
+        self.write({"ok": True, "index_version": manifest.version})
+
+
 class _WebhookApp(tornado.web.Application):
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """No access log, as in PTB: a webhook path often holds a secret, and a flood of
@@ -115,7 +141,11 @@ async def serve_webhook(
     updates = {"bot_application": application, "secret": secret, "skipped": SkippedUpdates()}
     server = HTTPServer(
         _WebhookApp(
-            [(HEALTH_PATH, _HealthHandler, health), (f"{url_path}/?", _UpdateHandler, updates)]
+            [
+                (HEALTH_PATH, _HealthHandler, health),
+                (READY_PATH, _ReadyHandler, health),
+                (f"{url_path}/?", _UpdateHandler, updates),
+            ]
         )
     )
     try:

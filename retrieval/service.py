@@ -65,6 +65,13 @@ class KnowledgeBase:
         """Bring the index up to date; with a bad source, keep serving the last good one."""
         return self._indexes.ensure()
 
+    def check_ready(self) -> Manifest:
+        """The version being served, once Chroma answers too; IndexUnavailableError (or its
+        IndexServerUnreachableError) when either is not so."""
+        manifest = self.manifest()
+        self._indexes.store.check_reachable()
+        return manifest
+
     def manifest(self) -> Manifest:
         return self._indexes.current().manifest
 

@@ -191,6 +191,11 @@ class IndexStore:
         except httpx.TransportError as error:
             raise IndexServerUnreachableError(_unreachable(str(self._server), error)) from None
 
+    def check_reachable(self) -> None:
+        """IndexServerUnreachableError unless Chroma answers (embedded: always)."""
+        with self._reaching():
+            self._client.heartbeat()
+
     @property
     def owner(self) -> str | None:
         """The id this data dir marks its collections with; None before its first publish."""

@@ -331,6 +331,11 @@ class Database:
                 f"the database {self._where} failed: {error.orig}"
             ) from None
 
+    def ping(self) -> None:
+        """DatabaseUnavailableError unless the database answers."""
+        with self.transaction() as connection:
+            connection.execute(text("SELECT 1"))
+
     def upsert(
         self, connection: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]
     ) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from bot.app import build_application
@@ -18,6 +19,7 @@ from bot.webhook import MAX_BODY_BYTES, SECRET_HEADER, serve_webhook
 from config import Settings
 from retrieval.composition import open_knowledge_base
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.postgres import PostgresServer
 
 SECRET = "webhook-secret-for-tests_0123"
 QUESTION = "Who is Justin Logan?"
@@ -164,3 +166,40 @@ async def test_stopping_ends_the_server_and_the_application(
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"http://127.0.0.1:{port}/healthz")
+
+
+async def test_readyz_says_when_the_state_database_is_gone(
+    bot_settings: Callable[..., Settings], api: FakeBotApi, postgres: PostgresServer
+) -> None:
+    """A load balancer stops sending a replica updates while its database does not answer;
+    /healthz (is it alive?) stays 200 meanwhile."""
+    port = free_port()
+    url = postgres.new_database()
+    settings = bot_settings(
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        database_url=url,
+    )
+    services = Services.create(settings, open_knowledge_base(settings))
+    application = build_application(settings, services)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve_webhook(application, services, stop))
+    try:
+        await api.wait_for("setWebhook")
+        async with httpx.AsyncClient() as client:
+            ready = await client.get(f"http://127.0.0.1:{port}/readyz")
+            assert ready.status_code == 200
+            assert ready.json() == {"ok": True, "index_version": 1}
+            name = url.rsplit("/", 1)[1]
+            with psycopg.connect(postgres.url(driver="postgresql"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            gone = await client.get(f"http://127.0.0.1:{port}/readyz")
+            alive = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert gone.status_code == 503
+        assert "database" in gone.json()["reason"]
+        assert alive.status_code == 200
+    finally:
+        stop.set()
+        await serving
