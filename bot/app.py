@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, briefings, handlers
+from bot import admin, briefings, handlers, health
 from bot.access import gate
 from bot.context import BotData, BriefApplication, BriefContext, Services
 from bot.render import QUEUE_FULL
@@ -172,8 +172,6 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
     install_redaction(settings.secrets())
 
     async def post_init(application: BriefApplication) -> None:
-        from bot import health  # the container health check's marker (Dockerfile)
-
         health.clear_ready(settings.data_dir)  # a marker a killed bot left is not ours
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
@@ -184,10 +182,22 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
             )
         manifest = await asyncio.to_thread(services.knowledge.manifest)
         health.mark_ready(settings.data_dir, manifest.version)
+        # One line an operator can check the start against (never a secret).
+        log.info(
+            "serving @%s: %s answers from index v%d (documents %d, passages %d, %s), "
+            "%d admins, %s, as %s",
+            application.bot.username,
+            services.knowledge.mode,
+            manifest.version,
+            len(manifest.documents),
+            manifest.chunk_count,
+            manifest.embedder,
+            len(settings.admin_ids),
+            "webhook" if settings.webhook_url else "long polling",
+            services.state.instance,
+        )
 
     async def post_shutdown(application: BriefApplication) -> None:
-        from bot import health
-
         health.clear_ready(settings.data_dir)
         services.close()
 

@@ -360,3 +360,16 @@ async def test_a_burst_of_brief_commands_in_a_group_gets_one_briefing(bot: Runni
     topic = await bot.api.wait_for("sendMessage")
     assert "Briefing: Justin Logan" in topic.params["text"]
     assert len(bot.api.calls_of("sendMessage")) == 2
+
+
+async def test_the_start_is_logged_in_one_line_without_secrets(
+    bot_settings: Callable[..., Settings], api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.app")
+    settings = bot_settings(admin_ids=(1, 2))
+    services = Services.create(settings, open_knowledge_base(settings))
+    async with serving(build_application(settings, services), api):
+        (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("serving")]
+    assert "serving @BriefingBot: extractive answers from index v1 (documents 1," in line
+    assert "2 admins, long polling" in line
+    assert TOKEN not in caplog.text
