@@ -20,6 +20,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.sets import REPO, SETS
+from bench.startup import Startup
+from bench.startup import markdown as startup_markdown
+from bench.startup import measure as measure_startup
 from bench.telegram import TelegramResult
 from bench.telegram import measure as measure_telegram
 from config import load_settings
@@ -134,7 +137,9 @@ def machine() -> str:
     )
 
 
-def write_markdown(results: list[Result], telegram: TelegramResult | None, path: Path) -> None:
+def write_markdown(
+    results: list[Result], telegram: TelegramResult | None, startup: Startup, path: Path
+) -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         "# Benchmarks",
@@ -216,6 +221,7 @@ def write_markdown(results: list[Result], telegram: TelegramResult | None, path:
             f"| {telegram.chats} | {telegram.burst_seconds:.2f} "
             f"| {telegram.answers_per_second:.1f} |",
         ]
+    lines += ["", "## CLI start-up", "", startup_markdown(startup)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -242,7 +248,9 @@ def main() -> None:
         print("telegram end to end ...", flush=True)
         telegram = measure_telegram(*CORPORA["seed"], count=args.questions)
         print(f"  {telegram}", flush=True)
-    write_markdown(results, telegram, args.out)
+    print("CLI start-up ...", flush=True)
+    startup = measure_startup()
+    write_markdown(results, telegram, startup, args.out)
     print(f"wrote {args.out}")
 
 
