@@ -25,7 +25,7 @@ SEED_QUESTIONS = Path(__file__).parent / "data" / "seed_questions.jsonl"
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's settings, .env or index."""
     for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_")):
+        if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_")):
             monkeypatch.delenv(name)
     # Opt in to PTB's timedelta retry_after, as `briefbot bot` does, or reading it warns
     # (testing notes, P11).
