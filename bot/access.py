@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # bot.context holds the policies below: imported for annotati
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
+# Users and chats whose recent questions are kept before idle ones are swept out.
+TRACKED_ASKERS = 10_000
 # Refused ids remembered so each is told once; beyond this the oldest may be told again.
 REMEMBERED_REFUSALS = 10_000
 
@@ -113,7 +115,18 @@ class QuestionLimits:
             return Refusal(retry_after, tell=not told)
         for key in keys:
             self._asked.setdefault(key, deque()).append(now)
+        if len(self._asked) > TRACKED_ASKERS:  # forget who has not asked within the window
+            for key in [
+                k for k, asked in self._asked.items() if asked[-1] <= now - WINDOW_SECONDS
+            ]:
+                del self._asked[key]
+                self._told_until.pop(key, None)
         return None
+
+    @property
+    def tracked(self) -> int:
+        """Users and chats whose recent questions are kept now."""
+        return len(self._asked)
 
     def _wait(self, key: tuple[str, int], now: float) -> float:
         """Seconds until `key` may ask again (0: now); forgets what left the window."""

@@ -35,7 +35,7 @@ async def _audit(
     services: Services, user: User | None, action: str, result: str, **detail: object
 ) -> None:
     user_id, name = _who(user)
-    await asyncio.to_thread(services.audit.record, user_id, name, action, result, **detail)
+    await asyncio.to_thread(services.state.audit.record, user_id, name, action, result, **detail)
 
 
 def render_report(report: IngestReport) -> str:

@@ -54,7 +54,7 @@ async def deliver_briefing(
     briefing = await asyncio.to_thread(services.knowledge.brief, topic)
     await _send_parts(bot, chat_id, thread_id, render_briefing(briefing))
     await asyncio.to_thread(
-        services.subscriptions.record_briefing,
+        services.state.subscriptions.record_briefing,
         chat_id,
         thread_id,
         topic,
@@ -67,7 +67,7 @@ async def deliver_whatsnew(
 ) -> None:
     """What changed since the last briefing on this topic here: new or updated documents and
     their key points. Never briefed here: a full briefing."""
-    last = await asyncio.to_thread(services.subscriptions.briefed, chat_id, thread_id, topic)
+    last = await asyncio.to_thread(services.state.subscriptions.briefed, chat_id, thread_id, topic)
     if last is None:
         await deliver_briefing(bot, services, chat_id, thread_id, topic)
         return
@@ -85,7 +85,7 @@ async def deliver_whatsnew(
     )
     await _send_parts(bot, chat_id, thread_id, [*header, *render_briefing(news.briefing)])
     await asyncio.to_thread(
-        services.subscriptions.record_briefing, chat_id, thread_id, topic, news.documents
+        services.state.subscriptions.record_briefing, chat_id, thread_id, topic, news.documents
     )
 
 
@@ -186,7 +186,7 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         await message.reply_text(f"Please keep the topic under {MAX_TOPIC_CHARS} characters.")
         return
     subscription = await asyncio.to_thread(
-        context.services.subscriptions.add,
+        context.services.state.subscriptions.add,
         message.chat_id,
         topic_thread(message),
         cast(Kind, kind),
@@ -196,7 +196,7 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         quiet,
         update.effective_user.id,
     )
-    zone = await asyncio.to_thread(context.services.subscriptions.timezone, message.chat_id)
+    zone = await asyncio.to_thread(context.services.state.subscriptions.timezone, message.chat_id)
     await message.reply_text(f"Subscribed {subscription.describe()} ({zone}).")
 
 
@@ -217,7 +217,7 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
         return
     wanted = int(number.group(1)) if number else None
     removed = await asyncio.to_thread(
-        context.services.subscriptions.remove, message.chat_id, wanted
+        context.services.state.subscriptions.remove, message.chat_id, wanted
     )
     await message.reply_text(
         f"Unsubscribed {', '.join(f'#{i}' for i in removed)}."
@@ -231,7 +231,7 @@ async def subscriptions(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    store = context.services.subscriptions
+    store = context.services.state.subscriptions
     found = await asyncio.to_thread(store.all, message.chat_id)
     zone = await asyncio.to_thread(store.timezone, message.chat_id)
     lines = [s.describe() for s in found] or ["None. " + SUBSCRIBE_HELP]
@@ -243,7 +243,7 @@ async def timezone(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    store = context.services.subscriptions
+    store = context.services.state.subscriptions
     name = " ".join(context.args or []).strip()
     if not name:
         zone = await asyncio.to_thread(store.timezone, message.chat_id)
@@ -285,7 +285,7 @@ async def deliver_due(context: BriefContext) -> None:
             )
         except Forbidden:  # the bot was removed or blocked: stop briefing that chat
             log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
-            await asyncio.to_thread(services.subscriptions.remove_chat, subscription.chat_id)
+            await asyncio.to_thread(services.state.subscriptions.remove_chat, subscription.chat_id)
         except Exception:  # noqa: BLE001 (one failing chat must not stop the others)
             log.warning("scheduled briefing #%s failed", subscription.id, exc_info=True)
         await asyncio.to_thread(schedule.finished, run)
@@ -294,7 +294,7 @@ async def deliver_due(context: BriefContext) -> None:
 async def after_reload(bot: Bot, services: Services) -> None:
     """Post what changed to every chat subscribed to changes (run it as a background task:
     one slow or unreachable chat must not hold up the admin who reloaded)."""
-    for subscription in await asyncio.to_thread(services.subscriptions.all):
+    for subscription in await asyncio.to_thread(services.state.subscriptions.all):
         if subscription.kind != "changes":
             continue
         try:
@@ -308,6 +308,6 @@ async def after_reload(bot: Bot, services: Services) -> None:
             )
         except Forbidden:  # the bot was removed or blocked: stop writing to that chat
             log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
-            await asyncio.to_thread(services.subscriptions.remove_chat, subscription.chat_id)
+            await asyncio.to_thread(services.state.subscriptions.remove_chat, subscription.chat_id)
         except Exception:  # noqa: BLE001 (one failing chat must not stop the others)
             log.warning("could not post changes to chat %s", subscription.chat_id, exc_info=True)

@@ -17,10 +17,6 @@ from bot.access import AccessPolicy, QuestionLimits
 from config import Settings
 from retrieval.composition import State, open_state
 from retrieval.service import KnowledgeBase
-from retrieval.state.answer_log import AnswerLog
-from retrieval.state.audit import AuditLog
-from retrieval.state.conversations import Conversations
-from retrieval.state.subscriptions import SubscriptionStore
 
 
 class BriefingGuard:
@@ -55,12 +51,8 @@ class BriefingGuard:
 class Services:
     settings: Settings
     knowledge: KnowledgeBase
-    state: State
-    answers: AnswerLog
-    conversations: Conversations
-    audit: AuditLog
+    state: State  # answers and votes, conversations, audit log, subscriptions, leases
     briefing_guard: BriefingGuard
-    subscriptions: SubscriptionStore
     # Held while an admin changes files in the sources dir and reloads, so two changes never
     # interleave (a reload would otherwise index another admin's half-done change).
     documents_lock: asyncio.Lock
@@ -75,11 +67,7 @@ class Services:
             settings,
             knowledge,
             state,
-            state.answers,
-            state.conversations,
-            state.audit,
             BriefingGuard(),
-            state.subscriptions,
             asyncio.Lock(),
             AccessPolicy(settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_ids),
             QuestionLimits(settings.user_questions_per_minute, settings.chat_questions_per_minute),

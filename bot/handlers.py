@@ -141,7 +141,7 @@ async def quotes_button(update: Update, context: BriefContext) -> None:
     if query is None or query.data is None:
         return
     _, answer_id, show = query.data.split(":")
-    answer = await asyncio.to_thread(context.services.answers.get, answer_id)
+    answer = await asyncio.to_thread(context.services.state.answers.get, answer_id)
     if answer is None or not isinstance(query.message, Message):
         await query.answer("This answer is no longer available. Please ask again.")
         return
@@ -165,7 +165,7 @@ async def vote_button(update: Update, context: BriefContext) -> None:
         return
     _, answer_id, vote = query.data.split(":")
     stored = await asyncio.to_thread(
-        context.services.answers.vote,
+        context.services.state.answers.vote,
         answer_id,
         query.from_user.id,
         "up" if vote == "up" else "down",
@@ -210,7 +210,9 @@ async def reset(update: Update, context: BriefContext) -> None:
     """/reset: forget the conversation, so the next question is read on its own."""
     message = update.effective_message
     if message is not None:
-        await asyncio.to_thread(context.services.conversations.reset, conversation_key(message))
+        await asyncio.to_thread(
+            context.services.state.conversations.reset, conversation_key(message)
+        )
         await message.reply_text("Done: I have forgotten our conversation.")
 
 
@@ -230,7 +232,7 @@ async def _keep_typing(message: Message) -> None:
 async def _history(services: Services, key: ConversationKey) -> list[Turn]:
     """The conversation so far; none when the state database fails (asked on its own)."""
     try:
-        return await asyncio.to_thread(services.conversations.history, key)
+        return await asyncio.to_thread(services.state.conversations.history, key)
     except DatabaseUnavailableError as error:
         log.warning("conversation not read (%s); answering the question on its own", error)
         return []
@@ -290,12 +292,12 @@ async def _answer(
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
     try:
-        await asyncio.to_thread(services.conversations.add, key, Turn(cleaned, answer.text))
+        await asyncio.to_thread(services.state.conversations.add, key, Turn(cleaned, answer.text))
     except DatabaseUnavailableError as error:  # the answer matters more than its follow-ups
         log.warning("conversation not kept (%s)", error)
     rendered = render_answer(answer, show_quotes=True)
     try:
-        answer_id = await asyncio.to_thread(services.answers.record, answer)
+        answer_id = await asyncio.to_thread(services.state.answers.record, answer)
     except DatabaseUnavailableError as error:  # a full disk, say: the answer still goes out
         log.warning("answer log not written (%s); sending the answer without buttons", error)
         await live.finish(rendered.parts, None)

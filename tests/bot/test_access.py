@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from bot.access import QuestionLimits, Refusal
+from bot.access import TRACKED_ASKERS, QuestionLimits, Refusal
 from bot.app import build_application
 from bot.context import Services
 from bot.render import GROUP_NOT_ALLOWED, NOT_ALLOWED, QUEUE_FULL
@@ -158,3 +158,13 @@ def test_question_limits_slide_with_time_and_tell_once_per_wait() -> None:
     now[0] = 60.5  # the first question left the window
     assert limits.admit(1, 1) is None
     assert limits.admit(1, 1) == Refusal(retry_after=9.5, tell=True)
+
+
+def test_question_limits_forget_idle_askers() -> None:
+    now = [0.0]
+    limits = QuestionLimits(per_user=1, per_chat=0, clock=lambda: now[0])
+    for user in range(TRACKED_ASKERS + 1):
+        assert limits.admit(user, user) is None
+    now[0] = 61.0
+    assert limits.admit(-1, -1) is None  # one more, after the window: the idle are swept
+    assert limits.tracked == 1

@@ -89,7 +89,7 @@ def listing(directory: Path) -> list[str]:
 
 
 def audit(bot: RunningBot) -> list[dict[str, object]]:
-    return bot.services.audit.entries()
+    return bot.services.state.audit.entries()
 
 
 @pytest.mark.parametrize("name", list(UPLOADS))

@@ -56,7 +56,7 @@ async def test_whatsnew_lists_new_documents_once(bot: RunningBot) -> None:
 def on_a_clock(services: Services, now: list[float], replica: str) -> Services:
     """The services with a scheduler whose clock the test sets (and a replica name)."""
     schedule = BriefingSchedule(
-        services.subscriptions,
+        services.state.subscriptions,
         Leases(services.state.database, lambda: now[0]),
         replica,
         lambda: now[0],
@@ -102,7 +102,7 @@ async def test_a_daily_subscription_fires_once_and_survives_a_restart(
         api.set_chat_administrators(GROUP, [ADMIN])
         api.group_message("/subscribe@BriefingBot daily 08:00 Justin Logan", user_id=MEMBER)
         assert "Only this group's admins" in await text_of_next_reply(api)
-        assert services.subscriptions.all() == []
+        assert services.state.subscriptions.all() == []
         api.group_message("/timezone@BriefingBot Europe/Berlin", user_id=ADMIN)
         assert "Time zone set to Europe/Berlin" in await text_of_next_reply(api)
         api.group_message("/subscribe@BriefingBot daily 08:00 Justin Logan", user_id=ADMIN)
@@ -129,7 +129,7 @@ async def test_a_daily_subscription_fires_once_and_survives_a_restart(
         assert "Europe/Berlin" in listing
         api.group_message("/unsubscribe@BriefingBot 1", user_id=ADMIN)
         assert "Unsubscribed #1" in await text_of_next_reply(api)
-        assert services.subscriptions.all(GROUP) == []
+        assert services.state.subscriptions.all(GROUP) == []
 
 
 async def test_two_replicas_post_a_scheduled_briefing_once_and_fail_over(
@@ -149,9 +149,19 @@ async def test_two_replicas_post_a_scheduled_briefing_once_and_fail_over(
     # One polls; the other gets no updates (two pollers with one token get a 409 Conflict).
     async with serving(first, api), running_unpolled(second):
         ticks = [manual_ticks(first), manual_ticks(second)]
-        await asyncio.to_thread(first_services.subscriptions.set_timezone, GROUP, "Europe/Berlin")
         await asyncio.to_thread(
-            first_services.subscriptions.add, GROUP, 0, "daily", "08:00", None, None, False, ADMIN
+            first_services.state.subscriptions.set_timezone, GROUP, "Europe/Berlin"
+        )
+        await asyncio.to_thread(
+            first_services.state.subscriptions.add,
+            GROUP,
+            0,
+            "daily",
+            "08:00",
+            None,
+            None,
+            False,
+            ADMIN,
         )
         now[0] = (next_eight_in_berlin() + timedelta(seconds=5)).timestamp()
         for tick in ticks + ticks:
@@ -191,7 +201,7 @@ async def test_a_malformed_subscription_gets_the_usage(bot: RunningBot, argument
     bot.api.private_message(f"/subscribe {arguments}")
     reply = await text_of_next_reply(bot.api)
     assert "/subscribe daily 08:00" in reply or "not a time of day" in reply
-    assert bot.services.subscriptions.all() == []
+    assert bot.services.state.subscriptions.all() == []
 
 
 async def test_whatsnew_after_an_upload_lists_the_new_document(
@@ -217,14 +227,14 @@ async def test_weekly_subscriptions_are_listed_by_weekday_and_unsubscribe_is_exa
     assert "weekly on Mon at 08:00 (quiet" in await text_of_next_reply(bot.api)
     bot.api.private_message("/subscribe weekly fri 18:30 Iran")
     await text_of_next_reply(bot.api)
-    monday, friday = bot.services.subscriptions.all()
+    monday, friday = bot.services.state.subscriptions.all()
     assert (monday.weekday, monday.time, monday.quiet) == (0, "08:00", True)
     assert (friday.weekday, friday.time, friday.topic) == (4, "18:30", "Iran")
     bot.api.private_message("/unsubscribe daily")
     assert "Use /unsubscribe <number>" in await text_of_next_reply(bot.api)
-    assert len(bot.services.subscriptions.all()) == 2
+    assert len(bot.services.state.subscriptions.all()) == 2
     bot.api.private_message("/unsubscribe 2")
     assert "Unsubscribed #2" in await text_of_next_reply(bot.api)
-    assert [s.id for s in bot.services.subscriptions.all()] == [1]
+    assert [s.id for s in bot.services.state.subscriptions.all()] == [1]
     bot.api.private_message(f"/subscribe daily 08:00 {'x' * 300}")
     assert "under 200 characters" in await text_of_next_reply(bot.api)
