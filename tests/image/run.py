@@ -243,6 +243,23 @@ async def scenario(run: Run) -> None:
     assert "42 million euros" in answer["answer"], answer
     assert any(c["document"] == "bridge.md" for c in answer["citations"]), answer
 
+    async with FakeBotApi(token=TOKEN) as api:
+        step("an admin removes the upload: /remove moves it from /sources to /data/removed")
+        bot = run.start_bot(api)
+        await api.wait_for("setMyCommands", timeout=START_TIMEOUT)
+        api.private_message("/remove bridge.md", user_id=ADMIN)
+        confirm = await api.wait_for("sendMessage", text_has("Remove"), timeout=ANSWER_TIMEOUT)
+        markup = confirm.params["reply_markup"]
+        (remove, _cancel) = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+        api.callback_query(remove, confirm.result, user_id=ADMIN)
+        await api.wait_for("sendMessage", text_has("1 removed"), timeout=ANSWER_TIMEOUT)
+        run.stop(bot)
+        listing = podman(*RUN, "--rm", "--network", "none", *run.volumes, "--entrypoint", "ls",
+                         IMAGE, "-A", "/sources", "/data/removed")  # fmt: skip
+        sources, removed = listing.stdout.split("/data/removed:")
+        assert "bridge.md" not in sources, listing.stdout
+        assert "bridge.md" in removed, listing.stdout  # kept, not deleted
+
 
 LIST_COLLECTIONS = (
     "import chromadb, sys\n"
