@@ -209,9 +209,12 @@ TRACED_CALL = """
 from cli.main import main
 main(["feedback", "--json"])
 from langchain_core.runnables import RunnableLambda
-from langchain_core.tracers.langchain import wait_for_all_tracers
+from langchain_core.tracers.langchain import get_client, wait_for_all_tracers
 RunnableLambda(lambda text: text.upper()).invoke("a passage of a source document")
 wait_for_all_tracers()
+import os
+if os.environ["LANGSMITH_TRACING"] == "true":  # as the CLI left it
+    get_client().flush()  # the client batches in a thread of its own; exit may come first
 """
 
 
