@@ -14,9 +14,11 @@ start, set the webhook; stop, shutdown, post_shutdown) around this server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import signal
+from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import urlparse
 
@@ -27,6 +29,7 @@ from tornado.httpserver import HTTPServer
 from bot.context import BriefApplication, Services
 from bot.updates import SkippedUpdates, read_update
 from retrieval.errors import BriefbotError
+from retrieval.models import Manifest
 
 # Telegram's updates are a few KB (a message's text is at most 4096 characters): 1 MiB is
 # generous, and a flood of bodies that size costs the bot little.
@@ -77,12 +80,17 @@ class _UpdateHandler(tornado.web.RequestHandler):
             await self._application.update_queue.put(update)
 
 
-class _HealthHandler(tornado.web.RequestHandler):
-    """GET /healthz: 200 while the application runs and answers from an index, else 503."""
+class _StatusHandler(tornado.web.RequestHandler):
+    """GET /healthz and /readyz: 200 with the index version while the application runs and
+    its check passes, else 503 with the reason.
 
-    def initialize(self, bot_application: BriefApplication, services: Services) -> None:
+    /healthz (alive, with an index) is the container's health check; /readyz also asks the
+    state database and Chroma, so that a load balancer sends updates to other replicas while
+    this one cannot reach them."""
+
+    def initialize(self, bot_application: BriefApplication, check: Callable[[], Manifest]) -> None:
         self._application = bot_application
-        self._services = services
+        self._check = check
 
     async def get(self) -> None:
         if not self._application.running:
@@ -90,7 +98,7 @@ class _HealthHandler(tornado.web.RequestHandler):
             self.write({"ok": False, "reason": "the bot is not running"})
             return
         try:
-            manifest = await asyncio.to_thread(self._services.knowledge.manifest)
+            manifest = await asyncio.to_thread(self._check)
         except BriefbotError as error:
             self.set_status(HTTPStatus.SERVICE_UNAVAILABLE)
             self.write({"ok": False, "reason": str(error)})
@@ -98,28 +106,10 @@ class _HealthHandler(tornado.web.RequestHandler):
         self.write({"ok": True, "index_version": manifest.version})
 
 
-class _ReadyHandler(tornado.web.RequestHandler):
-    """GET /readyz: 200 when this replica can take updates: it runs, its index is loaded,
-    and the state database and Chroma answer; else 503 with the reason (for a load balancer,
-    which then sends updates to the other replicas)."""
-
-    def initialize(self, bot_application: BriefApplication, services: Services) -> None:
-        self._application = bot_application
-        self._services = services
-
-    async def get(self) -> None:
-        if not self._application.running:
-            self.set_status(HTTPStatus.SERVICE_UNAVAILABLE)
-            self.write({"ok": False, "reason": "the bot is not running"})
-            return
-        try:
-            manifest = await asyncio.to_thread(self._services.knowledge.check_ready)
-            await asyncio.to_thread(self._services.state.database.ping)
-        except BriefbotError as error:
-            self.set_status(HTTPStatus.SERVICE_UNAVAILABLE)
-            self.write({"ok": False, "reason": str(error)})
-            return
-        self.write({"ok": True, "index_version": manifest.version})
+def _ready(services: Services) -> Manifest:
+    manifest = services.knowledge.check_ready()
+    services.state.database.ping()
+    return manifest
 
 
 class _WebhookApp(tornado.web.Application):
@@ -137,13 +127,14 @@ async def serve_webhook(
         raise ValueError("BRIEFBOT_WEBHOOK_URL and BRIEFBOT_WEBHOOK_SECRET must both be set")
     secret = settings.webhook_secret.get_secret_value()
     url_path = "/" + urlparse(settings.webhook_url).path.lstrip("/")
-    health = {"bot_application": application, "services": services}
+    health = {"bot_application": application, "check": services.knowledge.manifest}
+    ready = {"bot_application": application, "check": functools.partial(_ready, services)}
     updates = {"bot_application": application, "secret": secret, "skipped": SkippedUpdates()}
     server = HTTPServer(
         _WebhookApp(
             [
-                (HEALTH_PATH, _HealthHandler, health),
-                (READY_PATH, _ReadyHandler, health),
+                (HEALTH_PATH, _StatusHandler, health),
+                (READY_PATH, _StatusHandler, ready),
                 (f"{url_path}/?", _UpdateHandler, updates),
             ]
         )
