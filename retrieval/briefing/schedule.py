@@ -85,9 +85,10 @@ class BriefingSchedule:
         now = self._clock()
         when = datetime.fromtimestamp(now, UTC)
         runs = []
+        zones = self._store.timezones()
         for subscription in self._store.all():
             try:
-                zone = ZoneInfo(self._store.timezone(subscription.chat_id))
+                zone = ZoneInfo(zones.get(subscription.chat_id, "UTC"))
             except (ZoneInfoNotFoundError, ValueError):  # the zone left the OS's database
                 zone = ZoneInfo("UTC")
             slot = due_slot(subscription, zone, when)

@@ -111,6 +111,12 @@ class SubscriptionStore:
             ).scalar()
         return name or "UTC"
 
+    def timezones(self) -> dict[int, str]:
+        """Every chat's time zone that was set (others are UTC), in one query."""
+        with self._database.transaction() as connection:
+            rows = connection.execute(select(chats.c.chat_id, chats.c.timezone)).all()
+        return {chat_id: name for chat_id, name in rows if name}
+
     def set_timezone(self, chat_id: int, name: str) -> None:
         with self._database.transaction() as connection:
             self._database.upsert(

@@ -44,6 +44,7 @@ def test_subscriptions_time_zones_and_briefing_marks(database: Database) -> None
     store.set_timezone(-100, "Europe/Berlin")
     store.set_timezone(-100, "Asia/Baghdad")
     assert store.timezone(-100) == "Asia/Baghdad"
+    assert store.timezones() == {-100: "Asia/Baghdad"}
     assert store.briefed(-100, 3, "Iraq") is None
     store.record_briefing(-100, 3, " IRAQ ", {"a.md": "h1"})
     store.record_briefing(-100, 3, "iraq", {"a.md": "h2"})
