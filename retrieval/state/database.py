@@ -37,6 +37,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
     text,
 )
@@ -91,6 +92,7 @@ chats = Table(
     metadata,
     Column("chat_id", BigInteger, primary_key=True),
     Column("timezone", String(64)),
+    Column("language", String(16)),  # the bot's words in this chat (/language); None: the user's
 )
 briefed = Table(
     "briefed",
@@ -161,6 +163,13 @@ def _scheduler_tables(connection: Connection, data_dir: Path) -> None:
     metadata.create_all(connection, tables=[leases, briefing_runs])
 
 
+def _chat_language(connection: Connection, data_dir: Path) -> None:
+    # A database made before this migration has `chats` without the column; a new one got it
+    # from migration 1, which creates the table as it is defined now.
+    if "language" not in {column["name"] for column in inspect(connection).get_columns("chats")}:
+        connection.execute(text("ALTER TABLE chats ADD COLUMN language VARCHAR(16)"))
+
+
 def _import_data_dir_files(connection: Connection, data_dir: Path) -> None:
     """Rows of the stores that were files before the database; the files are then renamed
     `*.imported` (kept, not deleted)."""
@@ -176,7 +185,11 @@ def _import_data_dir_files(connection: Connection, data_dir: Path) -> None:
             source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
                 for table in tables:
-                    columns = [column.name for column in table.columns]
+                    # Only the columns the old file had: later migrations added others.
+                    present = {
+                        row[1] for row in source.execute(f"PRAGMA table_info({table.name})")
+                    }
+                    columns = [column.name for column in table.columns if column.name in present]
                     rows = source.execute(
                         f"SELECT {', '.join(columns)} FROM {table.name}"  # noqa: S608 (ours)
                     ).fetchall()
@@ -223,6 +236,7 @@ MIGRATIONS: Sequence[Migration] = (
         _import_data_dir_files,
     ),
     Migration(3, "leases and briefing runs: one scheduler among replicas", _scheduler_tables),
+    Migration(4, "a language per chat", _chat_language),
 )
 
 

@@ -1,5 +1,5 @@
-"""Chats' briefing subscriptions, time zones, and what each chat was last briefed on, in the
-state database, so they survive restarts."""
+"""Chats' briefing subscriptions, time zones and languages, and what each chat was last
+briefed on, in the state database, so they survive restarts."""
 
 from __future__ import annotations
 
@@ -121,6 +121,19 @@ class SubscriptionStore:
         with self._database.transaction() as connection:
             self._database.upsert(
                 connection, chats, {"chat_id": chat_id, "timezone": name}, keys=("chat_id",)
+            )
+
+    def language(self, chat_id: int) -> str | None:
+        """The language chosen for this chat with /language, or None (each user's own)."""
+        with self._database.transaction() as connection:
+            return connection.execute(
+                select(chats.c.language).where(chats.c.chat_id == chat_id)
+            ).scalar()
+
+    def set_language(self, chat_id: int, code: str | None) -> None:
+        with self._database.transaction() as connection:
+            self._database.upsert(
+                connection, chats, {"chat_id": chat_id, "language": code}, keys=("chat_id",)
             )
 
     def briefed(

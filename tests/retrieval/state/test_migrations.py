@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from retrieval.models import Answer
 from retrieval.state.answer_log import AnswerLog
@@ -162,3 +162,24 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password(tmp_path: P
 def test_a_url_that_is_no_database_url_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailableError, match="BRIEFBOT_DATABASE_URL"):
         Database("not a url", tmp_path)
+
+
+def test_a_database_from_before_chat_languages_gets_the_column_and_keeps_its_chats(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = Database(database_url, tmp_path)
+    SubscriptionStore(first).set_timezone(-100, "Europe/Berlin")
+    with first.transaction() as connection:  # back to the schema migration 3 left
+        connection.execute(text("ALTER TABLE chats DROP COLUMN language"))
+        connection.execute(schema_migrations.delete().where(schema_migrations.c.version == 4))
+    first.close()
+    upgraded = Database(database_url, tmp_path)
+    try:
+        store = SubscriptionStore(upgraded)
+        assert store.language(-100) is None
+        store.set_language(-100, "de")
+        assert (store.timezone(-100), store.language(-100)) == ("Europe/Berlin", "de")
+        store.set_timezone(-100, "UTC")  # one setting does not reset the other
+        assert store.language(-100) == "de"
+    finally:
+        upgraded.close()
