@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,13 @@ class Span:
 
     def of(self, text: str) -> str:
         return text[self.start : self.end]
+
+
+class IngestProgress(Protocol):
+    """Told how far an ingest got: stage is one of "reading", "embedding", "writing"; done of
+    total."""
+
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
 
 
 # -- sources ------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ from retrieval.errors import DocumentError, IndexUnavailableError, IngestError
 from retrieval.index.embedders import Embedder
 from retrieval.index.store import IndexStore
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import DocumentInfo, IngestReport, Manifest, Passage, SourceDocument
+from retrieval.models import (
+    DocumentInfo,
+    IngestProgress,
+    IngestReport,
+    Manifest,
+    Passage,
+    SourceDocument,
+)
 from retrieval.sources.documents import (
     SUPPORTED_SUFFIXES,
     cut_passages,
@@ -70,8 +77,9 @@ class Ingestor:
         self._chunk_chars = chunk_chars
         self._max_document_bytes = max_document_bytes
 
-    def read_sources(self) -> list[SourceDocument]:
-        """Every source document, or IngestError naming each file that cannot be used."""
+    def read_sources(self, progress: IngestProgress | None = None) -> list[SourceDocument]:
+        """Every source document, or IngestError naming each file that cannot be used.
+        progress, when given, is told "reading" after each file."""
         if not self._sources_dir.is_dir():
             raise IngestError(f"the sources dir {self._sources_dir} does not exist")
         paths = discover_sources(self._sources_dir)
@@ -82,13 +90,17 @@ class Ingestor:
             )
         documents: list[SourceDocument] = []
         failures: dict[str, str] = {}
-        for path in paths:
+        if progress is not None:
+            progress("reading", 0, len(paths))
+        for done, path in enumerate(paths, start=1):
             doc_id = path.relative_to(self._sources_dir).as_posix()
             try:
                 text = read_source_text(path, self._max_document_bytes)
                 documents.append(parse_document(path, doc_id, text))
             except DocumentError as error:
                 failures[doc_id] = f"{doc_id} {error}"
+            if progress is not None:
+                progress("reading", done, len(paths))
         if failures:
             raise IngestError(
                 f"nothing was changed: {len(failures)} of {len(paths)} "
@@ -97,12 +109,17 @@ class Ingestor:
             )
         return documents
 
-    def run(self, wait: bool = True) -> IngestReport:
+    def run(self, wait: bool = True, progress: IngestProgress | None = None) -> IngestReport:
         """Bring the index up to date with the sources dir; a no-op when nothing changed.
-        With wait=False, a reload already running makes this one fail at once."""
+        With wait=False, a reload already running makes this one fail at once.
+
+        progress, when given, is called from this thread with "reading" (files read of all),
+        then, when something changed, "embedding" (texts embedded of those not cached) and
+        "writing" (0 of 1 before the new version is published, 1 of 1 after). It must not
+        raise: an exception from it aborts the ingest like any other failure."""
         started = time.perf_counter()
         with self._store.writer_lock(wait):
-            documents = self.read_sources()
+            documents = self.read_sources(progress)
             passages = {doc.doc_id: cut_passages(doc, self._chunk_chars) for doc in documents}
             try:
                 previous = self._store.current()
@@ -114,35 +131,35 @@ class Ingestor:
             if previous is not None and self._unchanged(previous, infos):
                 return self._report(previous, previous, set(), started, changed=False, embedded=0)
             flat = [passage for doc in documents for passage in passages[doc.doc_id]]
-            embedded = self._embed_sentences(documents, passages)
-            vectors_by_hash, embedded_passages = self._cache.embed(
-                self._embedder, [embedding_text(passage) for passage in flat]
+            # Sentences (answering picks sentences by their vectors) and passages in one
+            # call, so the progress of "embedding" has one total; cached by hash.
+            sentences = [
+                text
+                for doc in documents
+                for passage in passages[doc.doc_id]
+                for text in sentence_texts(passage, doc.text)
+            ]
+            vectors_by_hash, embedded = self._cache.embed(
+                self._embedder,
+                [*sentences, *(embedding_text(passage) for passage in flat)],
+                progress,
             )
             vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p in flat])
             old_ids = self._store.chunk_ids(previous) if previous else set()
+            if progress is not None:
+                progress("writing", 0, 1)
             manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
+            if progress is not None:
+                progress("writing", 1, 1)
             return self._report(
                 manifest,
                 previous,
                 old_ids,
                 started,
                 changed=True,
-                embedded=embedded + embedded_passages,
+                embedded=embedded,
                 new_ids={p.chunk_id for p in flat},
             )
-
-    def _embed_sentences(
-        self, documents: list[SourceDocument], passages: dict[str, list[Passage]]
-    ) -> int:
-        """Precompute sentence vectors (answering picks sentences by them); cached by hash."""
-        texts = [
-            text
-            for doc in documents
-            for passage in passages[doc.doc_id]
-            for text in sentence_texts(passage, doc.text)
-        ]
-        _, computed = self._cache.embed(self._embedder, texts)
-        return computed
 
     def _info(self, document: SourceDocument, passages: list[Passage]) -> DocumentInfo:
         return DocumentInfo(

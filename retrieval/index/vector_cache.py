@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index.embedders import Embedder
-from retrieval.models import Matrix
+from retrieval.models import IngestProgress, Matrix
 from retrieval.sources.documents import sha256
 from retrieval.storage import SqliteStore
 
@@ -30,8 +30,14 @@ class VectorCache(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
 
-    def embed(self, embedder: Embedder, texts: Iterable[str]) -> tuple[dict[str, Matrix], int]:
-        """Vectors for the texts keyed by text hash, and how many had to be computed."""
+    def embed(
+        self,
+        embedder: Embedder,
+        texts: Iterable[str],
+        progress: IngestProgress | None = None,
+    ) -> tuple[dict[str, Matrix], int]:
+        """Vectors for the texts keyed by text hash, and how many had to be computed.
+        progress, when given, is told "embedding" with 0 of them first, then after each batch."""
         by_hash = {sha256(text): text for text in texts}
         vectors = self._lookup(embedder.identity, list(by_hash))
         # Batches of similar length: the models pad a batch to its longest text.
@@ -39,6 +45,8 @@ class VectorCache(SqliteStore):
             (key for key in by_hash if key not in vectors), key=lambda k: len(by_hash[k])
         )
         write_error: sqlite3.Error | None = None
+        if progress is not None:
+            progress("embedding", 0, len(missing))
         for offset in range(0, len(missing), _BATCH):
             keys = missing[offset : offset + _BATCH]
             computed = embedder.embed_passages([by_hash[key] for key in keys])
@@ -55,6 +63,8 @@ class VectorCache(SqliteStore):
                 # Only a cache: a lost write costs a re-embed next time, not this reload.
                 write_error = error
             vectors.update(zip(keys, computed, strict=True))
+            if progress is not None:
+                progress("embedding", offset + len(keys), len(missing))
         if write_error is not None:
             log.warning("vector cache not updated (%s)", write_error)
         return vectors, len(missing)
