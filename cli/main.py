@@ -14,13 +14,14 @@ import argparse
 import contextlib
 import io
 import json
+import logging
 import os
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from config import Settings, SettingsError, effective_settings, load_settings, unknown_variables
 from config.logs import configure_logging, redact
@@ -79,12 +80,108 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+# What each ingest stage counts (retrieval.models.IngestProgress).
+_STAGE_UNITS = {"reading": "file", "embedding": "text", "writing": "version"}
+
+progress_log = logging.getLogger("briefbot.progress")
+progress_log.setLevel(logging.INFO)  # shown although the CLI logs at WARNING
+
+
+class IngestProgressView:
+    """An ingest's progress on `stream` (stderr, never stdout, which carries the report):
+    on a terminal a tqdm bar per stage (done of total, rate, ETA), otherwise one INFO log
+    line when a stage starts and one when it ends, with its count and seconds. Never raises
+    for a stage it does not know; `close` ends a stage left open by a failed ingest."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._tty = _isatty(stream)
+        self._stage: str | None = None
+        self._open = False
+        self._started = 0.0
+        self._done = 0
+        self._bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self._end(finished=True)
+            self._begin(stage, total)
+        elif not self._open:
+            return  # this stage already ended
+        self._done = done
+        if self._bar is not None:
+            if self._bar.total != total:
+                self._bar.total = total
+            self._bar.update(done - self._bar.n)
+        if done >= total:
+            self._end(finished=True)
+
+    def close(self) -> None:
+        self._end(finished=False)
+
+    def _begin(self, stage: str, total: int) -> None:
+        self._stage, self._open, self._done = stage, True, 0
+        self._started = time.perf_counter()
+        unit = _STAGE_UNITS.get(stage, "item")
+        if self._tty:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total, desc=stage, unit=unit, file=self._stream, **_screen(self._stream)
+            )
+        else:
+            progress_log.info("%s: %d %s(s)", stage, total, unit)
+
+    def _end(self, finished: bool) -> None:
+        if not self._open:
+            return
+        self._open = False
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif finished:
+            progress_log.info(
+                "%s done: %d %s(s) in %.2f s",
+                self._stage,
+                self._done,
+                _STAGE_UNITS.get(self._stage or "", "item"),
+                time.perf_counter() - self._started,
+            )
+
+
+def _screen(stream: TextIO) -> dict[str, int]:
+    """The terminal's size for tqdm; 80x24 where it tells none: a pty nobody sized says 0x0,
+    and tqdm then hides its bar (below the last of 0 rows)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        columns, lines = size.columns, size.lines
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        columns, lines = 0, 0
+    return {"ncols": columns or 80, "nrows": lines or 24}
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream
+        return False
+
+
+def _ingest(kb: KnowledgeBase) -> IngestReport:
+    """One ingest with its progress shown on stderr."""
+    progress = IngestProgressView(sys.stderr)
+    try:
+        return kb.ingest(progress=progress)
+    finally:
+        progress.close()
+
+
 def cmd_ingest(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     sources_dir = args.settings.sources_dir
     watching = getattr(args, "watch", False)
     # Taken before indexing: a file changed while the first ingest runs is still noticed.
     indexed = sources_signature(sources_dir) if watching else ()
-    _print_report(kb.ingest(), out)
+    _print_report(_ingest(kb), out)
     if watching:
         _watch(kb, sources_dir, indexed, args.interval, out)
     return EXIT_OK
@@ -115,7 +212,7 @@ def _watch(
                 current = settled
             seen = current
             try:
-                _print_report(kb.ingest(), out)
+                _print_report(_ingest(kb), out)
             except BriefbotError as error:
                 print(f"briefbot: {error}", file=out, flush=True)
             out.flush()

@@ -17,6 +17,7 @@ from retrieval.models import (
     Answer,
     AnswerUpdate,
     Briefing,
+    IngestProgress,
     IngestReport,
     Manifest,
     SearchHit,
@@ -51,11 +52,14 @@ class KnowledgeBase:
 
     # -- the index ------------------------------------------------------------------------
 
-    def ingest(self, wait: bool = True) -> IngestReport:
+    def ingest(self, wait: bool = True, progress: IngestProgress | None = None) -> IngestReport:
         """Re-read the sources; publish and serve a new version if anything changed.
         Questions meanwhile are answered from the version being replaced. With wait=False,
-        a reload already running makes this one fail at once."""
-        return self._indexes.ingest(wait)
+        a reload already running makes this one fail at once.
+
+        progress, when given, is called from the thread running the ingest with a stage
+        ("reading", "embedding", "writing") and done of total; it must not raise."""
+        return self._indexes.ingest(wait, progress)
 
     def rollback(self) -> Manifest:
         """Serve the previous index version again (until the next reload)."""

@@ -18,7 +18,13 @@ from retrieval.index.search import HybridSearcher
 from retrieval.index.sentences import corpus_statistics, index_sentences, sentence_text
 from retrieval.index.store import IndexStore
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import CorpusStatistics, IndexedSentence, IngestReport, Manifest
+from retrieval.models import (
+    CorpusStatistics,
+    IndexedSentence,
+    IngestProgress,
+    IngestReport,
+    Manifest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +76,11 @@ class LiveIndexes:
     def close(self) -> None:
         self._cache.close()
 
-    def ingest(self, wait: bool = True) -> IngestReport:
+    def ingest(self, wait: bool = True, progress: IngestProgress | None = None) -> IngestReport:
         """Re-read the sources; publish and serve a new version if anything changed.
-        Questions meanwhile are answered from the version being replaced."""
-        report = self._ingestor.run(wait)
+        Questions meanwhile are answered from the version being replaced. progress: see
+        `Ingestor.run`."""
+        report = self._ingestor.run(wait, progress)
         if self._live is None or self._live.manifest.version != report.version:
             self._live = self._load(self._require_manifest())
         return report
