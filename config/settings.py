@@ -264,7 +264,9 @@ class Settings(BaseSettings):
         default=None,
         description="Database of the bot's state (answers and votes, subscriptions, audit log, "
         "conversations): postgresql+psycopg://user:password@host/db for several replicas. "
-        "Unset: the SQLite file state.sqlite in the data dir.",
+        "When set, it also holds the index pointer and manifests, so replicas sharing it and "
+        "a Chroma server serve one index. Unset: the SQLite file state.sqlite in the data dir "
+        "(and the index pointer in the data dir).",
     )
     conversation_hours: float = Field(
         default=24.0,

@@ -12,6 +12,7 @@ from retrieval.answer.service import AnswerService
 from retrieval.briefing.schedule import BriefingSchedule, instance_name
 from retrieval.briefing.service import BriefingService
 from retrieval.evidence.pipeline import AnswerModels
+from retrieval.index.catalog import DatabaseCatalog, FileCatalog, IndexCatalog
 from retrieval.index.embedders import make_embedder
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
@@ -34,7 +35,19 @@ def open_live_indexes(settings: Settings) -> LiveIndexes:
     the Chroma server the settings name (nothing is built until asked)."""
     client = chroma_client(settings)  # first: an unreachable server fails before a model loads
     embedder = make_embedder(settings)
-    store = IndexStore(client, settings.data_dir / "index", embedder, settings.index_name)
+    index_dir = settings.data_dir / "index"
+    # A database the operator named is shared by replicas: the index pointer lives there too,
+    # so a reload through one replica is what all of them serve.
+    catalog: IndexCatalog = (
+        DatabaseCatalog(
+            Database(settings.state_database_url, settings.data_dir),
+            settings.index_name,
+            index_dir,
+        )
+        if settings.database_url is not None
+        else FileCatalog(index_dir)
+    )
+    store = IndexStore(client, index_dir, embedder, settings.index_name, catalog=catalog)
     cache = VectorCache(settings.data_dir / "vectors.sqlite")
     return LiveIndexes(settings, embedder, store, cache)
 

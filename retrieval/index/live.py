@@ -75,6 +75,7 @@ class LiveIndexes:
 
     def close(self) -> None:
         self._cache.close()
+        self._store.close()
 
     def ingest(self, wait: bool = True, progress: IngestProgress | None = None) -> IngestReport:
         """Re-read the sources; publish and serve a new version if anything changed.

@@ -1,8 +1,9 @@
 """Versioned passage index in Chroma: each ingest that changes something publishes a new
-collection, and a pointer file swapped atomically says which version is live.
+collection, and a pointer swapped atomically says which version is live (a file in the data
+dir, or a row of the state database shared by replicas: see catalog.py).
 
 Readers never see a half-built index: a version becomes visible only after its collection is
-complete and its manifest is on disk. The previous version is kept (for a rollback); older
+complete and its manifest is stored. The previous version is kept (for a rollback); older
 ones and orphans of a crashed ingest are removed at the next publish.
 
 Chroma is embedded in the data dir, or a server (`chroma run`) that other bots may share.
@@ -14,11 +15,8 @@ same server, under another name or the same one, is never touched.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import logging
 import re
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,16 +39,15 @@ from retrieval.errors import (
     IndexServerUnreachableError,
     IndexUnavailableError,
     IngestError,
-    ReloadInProgressError,
 )
+from retrieval.index.catalog import FileCatalog, IndexCatalog
 from retrieval.index.embedders import Embedder
 from retrieval.models import DocumentInfo, Manifest, Matrix, Passage, Span
-from retrieval.storage import set_aside, write_atomically
+from retrieval.state.database import DatabaseUnavailableError
+from retrieval.storage import set_aside
 
 log = logging.getLogger(__name__)
 
-_VERSION_FILE = re.compile(r"^v(\d+)\.json$")
-_OWNER_FILE = "owner"
 # Rows per read: one `get` of a whole collection binds a SQL variable per row and fails at
 # about 30k passages ("too many SQL variables"); pages of this size stay far below.
 PAGE_SIZE = 5000
@@ -168,9 +165,10 @@ class IndexStore:
         embedder: Embedder,
         index_name: str,
         page_size: int = PAGE_SIZE,
+        catalog: IndexCatalog | None = None,
     ) -> None:
         self._client = client
-        self._dir = index_dir
+        self._catalog = catalog or FileCatalog(index_dir)
         self._embedder = embedder
         self._prefix = f"{index_name}-v"
         self._name = re.compile(rf"^{re.escape(self._prefix)}(\d+)$")
@@ -181,7 +179,6 @@ class IndexStore:
             if chroma.chroma_server_host
             else None
         )
-        self._dir.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
     def _reaching(self) -> Iterator[None]:
@@ -198,94 +195,41 @@ class IndexStore:
 
     @property
     def owner(self) -> str | None:
-        """The id this data dir marks its collections with; None before its first publish."""
-        try:
-            return (self._dir / _OWNER_FILE).read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            return None
+        """The id this index marks its collections with; None before its first publish."""
+        return self._catalog.owner()
 
-    def _claim_owner(self) -> str:
-        """The owner id, made on first use. Only publish calls this, under the writer lock,
-        so no two processes of this data dir make one each."""
-        owner = self.owner
-        if owner is None:
-            owner = uuid.uuid4().hex
-            write_atomically(self._dir / _OWNER_FILE, owner)
-        return owner
+    def writer_lock(self, wait: bool = True) -> contextlib.AbstractContextManager[None]:
+        """Serialise ingests and rollbacks across threads, processes and (with the database
+        catalog on PostgreSQL) replicas. A second one waits its turn, or with wait=False
+        raises ReloadInProgressError."""
+        return self._catalog.writer_lock(wait)
 
-    @contextmanager
-    def writer_lock(self, wait: bool = True) -> Iterator[None]:
-        """Serialise ingests and rollbacks across threads and processes. A second one waits
-        its turn, or with wait=False raises ReloadInProgressError."""
-        with (self._dir / ".lock").open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ReloadInProgressError(
-                    "a reload is already running; try again shortly"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _pointer(self) -> dict[str, int]:
-        """The live and previous version numbers. The pointer is only ever replaced whole,
-        so one that does not parse is damaged: it is set aside and the index rebuilt."""
-        path = self._dir / "current.json"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            return {key: int(raw[key]) for key in ("version", "previous") if raw.get(key)}
-        except FileNotFoundError:
-            return {}
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            with contextlib.suppress(FileNotFoundError):  # another process set it aside
-                set_aside(path, f"unreadable: {error}")
-            return {}
-        except OSError as error:
-            raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
+    def close(self) -> None:
+        self._catalog.close()
 
     def current_version(self) -> int | None:
         """The live version number: cheap enough to check before every question."""
-        return self._pointer().get("version")
+        return self._catalog.pointer().get("version")
 
     def rollback(self) -> Manifest:
         """Serve the previous version again (call under writer_lock); the version rolled back
         from becomes the previous one, so a second rollback undoes the first."""
-        pointer = self._pointer()
+        pointer = self._catalog.pointer()
         previous = pointer.get("previous")
         if previous is None:
             raise IndexUnavailableError("there is no previous index version to roll back to")
         manifest = self.manifest(previous)
         if not self.is_intact(manifest):
             raise IndexUnavailableError(f"the previous index version {previous} is incomplete")
-        self._point_to(previous, pointer.get("version"))
+        self._catalog.point_to(previous, pointer.get("version"))
         return manifest
-
-    def _point_to(self, version: int, previous: int | None) -> None:
-        pointer = {"version": version} | ({"previous": previous} if previous else {})
-        write_atomically(self._dir / "current.json", json.dumps(pointer))
 
     def current(self) -> Manifest | None:
         version = self.current_version()
         return None if version is None else self.manifest(version)
 
     def manifest(self, version: int) -> Manifest:
-        path = self._dir / f"v{version}.json"
-        try:
-            return Manifest.from_json(path.read_text(encoding="utf-8"))
-        except (ValueError, KeyError, TypeError) as error:
-            # Written whole, never changed: one that does not parse is damaged. Set aside,
-            # so the next reload rebuilds a version instead of tripping on it again.
-            with contextlib.suppress(FileNotFoundError):
-                set_aside(path, f"unreadable: {error}")
-            raise IndexUnavailableError(
-                f"index version {version} was damaged and is set aside; reloading rebuilds it"
-            ) from None
-        except OSError as error:
-            raise IndexUnavailableError(
-                f"index version {version} is unreadable ({error})"
-            ) from None
+        return self._catalog.manifest(version)
 
     def is_intact(self, manifest: Manifest) -> bool:
         """The version's collection exists and holds every chunk its manifest lists."""
@@ -356,16 +300,21 @@ class IndexStore:
             with self._reaching():
                 manifest, collection = self._create_collection(chunk_chars, documents)
                 self._fill(collection, passages, vectors)
-            write_atomically(self._dir / f"v{manifest.version}.json", manifest.to_json())
-            self._point_to(manifest.version, previous)
-        except (OSError, ChromaError) as error:
+            self._catalog.save_manifest(manifest)
+            self._catalog.point_to(manifest.version, previous)
+        except (OSError, ChromaError, DatabaseUnavailableError) as error:
             raise IngestError(
                 f"nothing was changed: the new index could not be written ({error})"
             ) from error
         try:
             with self._reaching():
                 self._remove_unused(keep={manifest.version} | ({previous} if previous else set()))
-        except (OSError, ChromaError, IndexServerUnreachableError) as error:
+        except (
+            OSError,
+            ChromaError,
+            IndexServerUnreachableError,
+            DatabaseUnavailableError,
+        ) as error:
             log.warning(
                 "index v%s is live; older versions stay until the next reload (%s)",
                 manifest.version,
@@ -379,7 +328,7 @@ class IndexStore:
         """The next version's manifest and its new, empty collection. Another data dir with
         the same index name may take the same number at the same moment: the server refuses
         the second create, and that one tries the number after."""
-        owner = self._claim_owner()
+        owner = self._catalog.claim_owner()
         version = self._next_version()
         while True:
             manifest = Manifest(
@@ -423,20 +372,13 @@ class IndexStore:
     def _next_version(self) -> int:
         """Above every version of this data dir and every collection of this index name on
         the server, whoever made it: a name is never reused."""
-        versions = [0, *self._manifest_files().keys()]
+        versions = [0, *self._catalog.versions().keys()]
         versions += [
             int(match.group(1))
             for name in self._collection_names()
             if (match := self._name.match(name))
         ]
         return max(versions) + 1
-
-    def _manifest_files(self) -> dict[int, Path]:
-        return {
-            int(match.group(1)): path
-            for path in self._dir.iterdir()
-            if (match := _VERSION_FILE.match(path.name))
-        }
 
     def _collection_names(self) -> list[str]:
         return [collection.name for collection in self._client.list_collections()]
@@ -447,11 +389,8 @@ class IndexStore:
         included), and unmarked ones its own manifests name (from before index names,
         `passages_v<N>`, served and rolled back to as before); then the manifests of versions
         not kept."""
-        manifests = self._manifest_files()
-        named = {}
-        for version, path in manifests.items():
-            with contextlib.suppress(ValueError, KeyError, TypeError, OSError):
-                named[version] = Manifest.from_json(path.read_text(encoding="utf-8")).collection
+        versions = self._catalog.versions()
+        named = {version: name for version, name in versions.items() if name is not None}
         kept = {named[version] for version in keep if version in named}
         owner = self.owner
         for collection in self._client.list_collections():
@@ -462,6 +401,6 @@ class IndexStore:
             if ours:
                 with contextlib.suppress(NotFoundError):  # another process of ours was first
                     self._client.delete_collection(collection.name)
-        for version, path in manifests.items():
+        for version in versions:
             if version not in keep:
-                path.unlink(missing_ok=True)
+                self._catalog.forget(version)

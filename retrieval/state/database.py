@@ -132,6 +132,21 @@ briefing_runs = Table(
     Column("claimed_at", Float, nullable=False),
     Column("sent_at", Float),
 )
+index_pointers = Table(
+    "index_pointers",
+    metadata,
+    Column("index_name", String(64), primary_key=True),
+    Column("version", Integer),  # the live version; None before the first publish
+    Column("previous", Integer),  # the one a rollback returns to
+    Column("owner", String(32)),  # the id its Chroma collections are marked with
+)
+index_versions = Table(
+    "index_versions",
+    metadata,
+    Column("index_name", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("manifest", Text, nullable=False),  # Manifest.to_json(), written once
+)
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -161,6 +176,10 @@ def _first_schema(connection: Connection, data_dir: Path) -> None:
 
 def _scheduler_tables(connection: Connection, data_dir: Path) -> None:
     metadata.create_all(connection, tables=[leases, briefing_runs])
+
+
+def _index_tables(connection: Connection, data_dir: Path) -> None:
+    metadata.create_all(connection, tables=[index_pointers, index_versions])
 
 
 def _chat_language(connection: Connection, data_dir: Path) -> None:
@@ -237,6 +256,7 @@ MIGRATIONS: Sequence[Migration] = (
     ),
     Migration(3, "leases and briefing runs: one scheduler among replicas", _scheduler_tables),
     Migration(4, "a language per chat", _chat_language),
+    Migration(5, "index pointers and manifests: one index for replicas", _index_tables),
 )
 
 
