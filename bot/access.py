@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.render import GROUP_NOT_ALLOWED, NOT_ALLOWED
+from bot.messages import user_messages
 
 if TYPE_CHECKING:  # bot.context holds the policies below: imported for annotations only
     from bot.context import BriefContext
@@ -188,13 +188,15 @@ def _addresses_bot(update: Update, context: BriefContext) -> bool:
 
 
 async def _refuse_stranger(update: Update, policy: AccessPolicy, user_id: int) -> None:
+    # In the user's Telegram language: a stranger's chat has no /language choice to read.
+    refusal = user_messages(update).get("not_allowed")
     if update.callback_query is not None:
-        await update.callback_query.answer(NOT_ALLOWED)
+        await update.callback_query.answer(refusal)
         return
     message = update.effective_message
     if message is not None and policy.strangers_told.first(user_id):
         log.info("refused user %s (not on BRIEFBOT_ALLOWED_USER_IDS)", user_id)
-        await message.reply_text(NOT_ALLOWED)
+        await message.reply_text(refusal)
 
 
 async def _leave(update: Update, context: BriefContext, chat_id: int) -> None:
@@ -207,7 +209,9 @@ async def _leave(update: Update, context: BriefContext, chat_id: int) -> None:
         return
     log.info("leaving chat %s (not on BRIEFBOT_ALLOWED_CHAT_IDS)", chat_id)
     try:
-        await context.bot.send_message(chat_id, GROUP_NOT_ALLOWED.format(chat_id=chat_id))
+        # In the language of whoever added the bot: a group off the list chose none.
+        notice = user_messages(update).get("group_not_allowed", chat_id=chat_id)
+        await context.bot.send_message(chat_id, notice)
     except TelegramError as error:  # e.g. no right to write here: leave all the same
         log.info("could not say why before leaving chat %s (%s)", chat_id, error)
     await context.bot.leave_chat(chat_id)

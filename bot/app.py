@@ -27,7 +27,7 @@ from telegram.ext import (
 from bot import admin, briefings, handlers, health
 from bot.access import gate
 from bot.context import BotData, BriefApplication, BriefContext, Services
-from bot.render import QUEUE_FULL
+from bot.messages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, Messages, user_messages
 from bot.scheduling import FairUpdateProcessor
 from bot.updates import SkippedUpdates, UpdatesRequest
 from bot.webhook import run_webhook
@@ -39,15 +39,15 @@ from retrieval.sources.worker import Extractor
 
 log = logging.getLogger(__name__)
 
-COMMANDS = [
-    BotCommand("ask", "Ask a question about the documents"),
-    BotCommand("brief", "A cited briefing: /brief or /brief <topic>"),
-    BotCommand("whatsnew", "What changed since the last briefing here"),
-    BotCommand("subscribe", "Scheduled briefings: /subscribe daily 08:00"),
-    BotCommand("sources", "The documents I answer from"),
-    BotCommand("reset", "Forget our conversation"),
-    BotCommand("help", "How to ask"),
-]
+# The commands Telegram lists in its menu, described in each language (cmd_<name>); the
+# others (/language, /timezone, ...) are in /help.
+MENU = ("ask", "brief", "whatsnew", "subscribe", "sources", "reset", "help")
+
+
+def menu(messages: Messages) -> list[BotCommand]:
+    return [BotCommand(name, messages.get(f"cmd_{name}")) for name in MENU]
+
+
 BRIEFING_COMMANDS = {
     "brief": briefings.brief,
     "whatsnew": briefings.whatsnew,
@@ -55,6 +55,7 @@ BRIEFING_COMMANDS = {
     "unsubscribe": briefings.unsubscribe,
     "subscriptions": briefings.subscriptions,
     "timezone": briefings.timezone,
+    "language": briefings.language,  # a chat setting like /timezone, so it lives beside it
 }
 ADMIN_COMMANDS = {
     "reload": admin.reload,
@@ -68,7 +69,8 @@ MAX_RUNNING_UPDATES = 64
 
 async def _tell_queue_full(update: Update) -> None:
     if update.effective_message is not None:
-        await update.effective_message.reply_text(QUEUE_FULL)
+        # No state database read here: the queue of this chat is full already.
+        await update.effective_message.reply_text(user_messages(update).get("queue_full"))
 
 
 class StoppingApplication(
@@ -175,7 +177,11 @@ def build_application(settings: Settings, services: Services) -> BriefApplicatio
         health.clear_ready(settings.data_dir)  # a marker a killed bot left is not ours
         # Warm the index (and the embedding model) before the first question arrives.
         await asyncio.to_thread(services.knowledge.ensure_index)
-        await application.bot.set_my_commands(COMMANDS)
+        # The default menu in English, and one for each user language the catalog has.
+        for code in LANGUAGE_NAMES:
+            await application.bot.set_my_commands(
+                menu(Messages(code)), language_code=None if code == DEFAULT_LANGUAGE else code
+            )
         if application.job_queue is not None:  # scheduled briefings: see briefings.deliver_due
             application.job_queue.run_repeating(
                 briefings.deliver_due, interval=TICK_SECONDS, first=0, name="scheduled-briefings"

@@ -18,19 +18,24 @@ from telegram.error import Forbidden
 
 from bot.chats import topic_thread
 from bot.context import BriefContext, Services
+from bot.messages import (
+    LANGUAGE_NAMES,
+    Messages,
+    chat_messages,
+    pick_language,
+    scheduled_messages,
+)
 from bot.render import pack, render_briefing
 from retrieval.errors import QuestionError
 from retrieval.state.database import DatabaseUnavailableError
-from retrieval.state.subscriptions import WEEKDAYS, Kind
+from retrieval.state.subscriptions import WEEKDAYS, Kind, Subscription
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBE_HELP = (
-    "Use /subscribe daily 08:00 [topic], /subscribe weekly mon 08:00 [topic], or "
-    "/subscribe changes (a short post after every reload). Add \u201cquiet\u201d to stay silent "
-    "when nothing is new. Times are in the chat's time zone (/timezone Europe/Berlin)."
-)
 MAX_TOPIC_CHARS = 200
+SHOWN_TOPIC_CHARS = 60  # a longer topic is cut in listings
+# What /language takes: a catalog language, or "auto" for each user's own.
+LANGUAGE_CHOICES = "|".join([*LANGUAGE_NAMES, "auto"])
 _SUBSCRIBE = re.compile(
     r"^(?P<kind>daily|weekly|changes)"
     r"(?:\s+(?P<day>" + "|".join(WEEKDAYS) + r"))?"
@@ -47,12 +52,34 @@ async def _send_parts(bot: Bot, chat_id: int, thread_id: int, parts: list[str]) 
         )
 
 
+def describe(subscription: Subscription, messages: Messages) -> str:
+    """One subscription as /subscriptions lists it (Subscription.describe() is English only)."""
+    if subscription.kind == "daily":
+        when = messages.get("sub_daily", time=subscription.time)
+    elif subscription.kind == "weekly":
+        day = messages.get(f"day_{WEEKDAYS[subscription.weekday or 0]}")
+        when = messages.get("sub_weekly", day=day, time=subscription.time)
+    else:
+        when = messages.get("sub_changes")
+    topic = subscription.topic
+    if topic and len(topic) > SHOWN_TOPIC_CHARS:
+        topic = topic[: SHOWN_TOPIC_CHARS - 1] + "\u2026"
+    about = messages.get("sub_topic", topic=topic) if topic else ""
+    quiet = messages.get("sub_quiet") if subscription.quiet else ""
+    return f"#{subscription.id}: {when}{about}{quiet}"
+
+
 async def deliver_briefing(
-    bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None
+    bot: Bot,
+    services: Services,
+    chat_id: int,
+    thread_id: int,
+    topic: str | None,
+    messages: Messages,
 ) -> None:
     manifest = await asyncio.to_thread(services.knowledge.manifest)  # what the briefing covers
     briefing = await asyncio.to_thread(services.knowledge.brief, topic)
-    await _send_parts(bot, chat_id, thread_id, render_briefing(briefing))
+    await _send_parts(bot, chat_id, thread_id, render_briefing(briefing, messages))
     await asyncio.to_thread(
         services.state.subscriptions.record_briefing,
         chat_id,
@@ -63,27 +90,35 @@ async def deliver_briefing(
 
 
 async def deliver_whatsnew(
-    bot: Bot, services: Services, chat_id: int, thread_id: int, topic: str | None, quiet: bool
+    bot: Bot,
+    services: Services,
+    chat_id: int,
+    thread_id: int,
+    topic: str | None,
+    quiet: bool,
+    messages: Messages,
 ) -> None:
     """What changed since the last briefing on this topic here: new or updated documents and
     their key points. Never briefed here: a full briefing."""
     last = await asyncio.to_thread(services.state.subscriptions.briefed, chat_id, thread_id, topic)
     if last is None:
-        await deliver_briefing(bot, services, chat_id, thread_id, topic)
+        await deliver_briefing(bot, services, chat_id, thread_id, topic, messages)
         return
     seen, when = last
     news = await asyncio.to_thread(services.knowledge.whats_new, seen, topic)
     if news.briefing is None:
         if not quiet:
-            note = f"Nothing new in the documents since the last briefing ({when[:16]} UTC)."
+            note = messages.get("nothing_new", when=when[:16])
             await _send_parts(bot, chat_id, thread_id, [note])
         return
     header = pack(
-        ["<b>New or updated since the last briefing:</b>"]
+        [messages.get("new_since_last")]
         + [f"\u2022 {escape(title, quote=False)}" for title in news.changed_titles],
         separator="\n",
     )
-    await _send_parts(bot, chat_id, thread_id, [*header, *render_briefing(news.briefing)])
+    await _send_parts(
+        bot, chat_id, thread_id, [*header, *render_briefing(news.briefing, messages)]
+    )
     await asyncio.to_thread(
         services.state.subscriptions.record_briefing, chat_id, thread_id, topic, news.documents
     )
@@ -118,11 +153,14 @@ async def brief(update: Update, context: BriefContext) -> None:
         return
     topic = " ".join(context.args or []) or None
     thread = topic_thread(message)
+    texts = await chat_messages(update, context)
     await _guarded(
         message,
         context,
         topic,
-        lambda: deliver_briefing(context.bot, context.services, message.chat_id, thread, topic),
+        lambda: deliver_briefing(
+            context.bot, context.services, message.chat_id, thread, topic, texts
+        ),
     )
 
 
@@ -132,12 +170,13 @@ async def whatsnew(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     thread = topic_thread(message)
+    texts = await chat_messages(update, context)
     await _guarded(
         message,
         context,
         "\x00whatsnew",
         lambda: deliver_whatsnew(
-            context.bot, context.services, message.chat_id, thread, None, False
+            context.bot, context.services, message.chat_id, thread, None, False, texts
         ),
     )
 
@@ -161,8 +200,9 @@ async def subscribe(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None or update.effective_user is None:
         return
+    texts = await chat_messages(update, context)
     if not await _may_manage(update, context):
-        await message.reply_text("Only this group's admins can subscribe it to briefings.")
+        await message.reply_text(texts.get("only_admins_subscribe"))
         return
     words = context.args or []
     quiet = any(word.lower() == "quiet" for word in words)
@@ -174,16 +214,16 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         or (kind != "changes" and not time_text)
         or (kind == "weekly") != bool(match.group("day"))
     ):
-        await message.reply_text(SUBSCRIBE_HELP)
+        await message.reply_text(texts.get("subscribe_help"))
         return
     hours, minutes = (int(part) for part in (time_text or "0:0").split(":"))
     if hours > 23 or minutes > 59:
-        await message.reply_text("That is not a time of day; use HH:MM, e.g. 08:00.")
+        await message.reply_text(texts.get("not_a_time"))
         return
     day = match.group("day")
     topic = (match.group("topic") or "").strip() or None
     if topic is not None and len(topic) > MAX_TOPIC_CHARS:
-        await message.reply_text(f"Please keep the topic under {MAX_TOPIC_CHARS} characters.")
+        await message.reply_text(texts.get("topic_too_long", limit=MAX_TOPIC_CHARS))
         return
     subscription = await asyncio.to_thread(
         context.services.state.subscriptions.add,
@@ -197,7 +237,9 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         update.effective_user.id,
     )
     zone = await asyncio.to_thread(context.services.state.subscriptions.timezone, message.chat_id)
-    await message.reply_text(f"Subscribed {subscription.describe()} ({zone}).")
+    await message.reply_text(
+        texts.get("subscribed", what=describe(subscription, texts), zone=zone)
+    )
 
 
 async def unsubscribe(update: Update, context: BriefContext) -> None:
@@ -205,24 +247,23 @@ async def unsubscribe(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is None:
         return
+    texts = await chat_messages(update, context)
     if not await _may_manage(update, context):
-        await message.reply_text("Only this group's admins can change its subscriptions.")
+        await message.reply_text(texts.get("only_admins_unsubscribe"))
         return
     argument = " ".join(context.args or []).strip().lower()
     number = re.fullmatch(r"#?([0-9]+)", argument, re.ASCII)
     if argument not in ("", "all") and number is None:
-        await message.reply_text(
-            "Use /unsubscribe <number> (see /subscriptions) or /unsubscribe all."
-        )
+        await message.reply_text(texts.get("unsubscribe_usage"))
         return
     wanted = int(number.group(1)) if number else None
     removed = await asyncio.to_thread(
         context.services.state.subscriptions.remove, message.chat_id, wanted
     )
     await message.reply_text(
-        f"Unsubscribed {', '.join(f'#{i}' for i in removed)}."
+        texts.get("unsubscribed", numbers=", ".join(f"#{i}" for i in removed))
         if removed
-        else "No such subscription."
+        else texts.get("no_such_subscription")
     )
 
 
@@ -234,8 +275,13 @@ async def subscriptions(update: Update, context: BriefContext) -> None:
     store = context.services.state.subscriptions
     found = await asyncio.to_thread(store.all, message.chat_id)
     zone = await asyncio.to_thread(store.timezone, message.chat_id)
-    lines = [s.describe() for s in found] or ["None. " + SUBSCRIBE_HELP]
-    await message.reply_text(f"Briefings for this chat ({zone}):\n" + "\n".join(lines))
+    texts = await chat_messages(update, context)
+    lines = [describe(s, texts) for s in found] or [
+        f"{texts.get('no_subscriptions')} {texts.get('subscribe_help')}"
+    ]
+    await message.reply_text(
+        texts.get("subscriptions_heading", zone=zone) + "\n" + "\n".join(lines)
+    )
 
 
 async def timezone(update: Update, context: BriefContext) -> None:
@@ -245,20 +291,55 @@ async def timezone(update: Update, context: BriefContext) -> None:
         return
     store = context.services.state.subscriptions
     name = " ".join(context.args or []).strip()
+    texts = await chat_messages(update, context)
     if not name:
         zone = await asyncio.to_thread(store.timezone, message.chat_id)
-        await message.reply_text(f"This chat's time zone is {zone}.")
+        await message.reply_text(texts.get("timezone_is", zone=zone))
         return
     if not await _may_manage(update, context):
-        await message.reply_text("Only this group's admins can change its time zone.")
+        await message.reply_text(texts.get("only_admins_timezone"))
         return
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        await message.reply_text(f"I don't know the time zone {name!r}; try e.g. Europe/Berlin.")
+        await message.reply_text(texts.get("unknown_timezone", name=repr(name)))
         return
     await asyncio.to_thread(store.set_timezone, message.chat_id, name)
-    await message.reply_text(f"Time zone set to {name}.")
+    await message.reply_text(texts.get("timezone_set", name=name))
+
+
+async def language(update: Update, context: BriefContext) -> None:
+    """/language: the language of this chat's replies; /language de|ru|en sets it for
+    everyone here, /language auto goes back to each user's Telegram language."""
+    message = update.effective_message
+    if message is None:
+        return
+    store = context.services.state.subscriptions
+    choice = " ".join(context.args or []).strip().lower()
+    user_code = update.effective_user.language_code if update.effective_user else None
+    chosen = await asyncio.to_thread(store.language, message.chat_id)
+    texts = Messages(pick_language(chosen, user_code))
+    if not choice:
+        name = LANGUAGE_NAMES[texts.language]
+        current = name if chosen else texts.get("language_auto", language=name)
+        await message.reply_text(
+            texts.get("language_current", language=current, choices=LANGUAGE_CHOICES)
+        )
+        return
+    if choice != "auto" and choice not in LANGUAGE_NAMES:
+        await message.reply_text(
+            texts.get("language_unknown", code=repr(choice[:20]), choices=LANGUAGE_CHOICES)
+        )
+        return
+    if not await _may_manage(update, context):
+        await message.reply_text(texts.get("only_admins_language"))
+        return
+    if choice == "auto":
+        await asyncio.to_thread(store.set_language, message.chat_id, None)
+        await message.reply_text(Messages(pick_language(None, user_code)).get("language_cleared"))
+        return
+    await asyncio.to_thread(store.set_language, message.chat_id, choice)
+    await message.reply_text(Messages(choice).get("language_set"))
 
 
 async def deliver_due(context: BriefContext) -> None:
@@ -282,6 +363,7 @@ async def deliver_due(context: BriefContext) -> None:
                 subscription.thread_id,
                 subscription.topic,
                 subscription.quiet,
+                await scheduled_messages(services, subscription.chat_id),
             )
         except Forbidden:  # the bot was removed or blocked: stop briefing that chat
             log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)
@@ -305,6 +387,7 @@ async def after_reload(bot: Bot, services: Services) -> None:
                 subscription.thread_id,
                 subscription.topic,
                 True,
+                await scheduled_messages(services, subscription.chat_id),
             )
         except Forbidden:  # the bot was removed or blocked: stop writing to that chat
             log.info("chat %s is gone; dropping its subscriptions", subscription.chat_id)

@@ -17,13 +17,10 @@ from telegram.error import BadRequest, TelegramError
 from bot.access import seconds_to_wait
 from bot.chats import conversation_key
 from bot.context import BriefContext, Services
+from bot.messages import ENGLISH, Messages, chat_messages, user_messages
 from bot.render import (
-    EDITED_HINT,
-    HELP,
-    NON_TEXT_HINT,
     answer_keyboard,
     render_answer,
-    render_slow_down,
     render_sources,
     render_welcome,
 )
@@ -36,8 +33,8 @@ from retrieval.state.database import DatabaseUnavailableError
 
 log = logging.getLogger(__name__)
 
-GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a moment."
-NO_INDEX = "I have no documents to answer from yet. Please ask an admin to load them."
+# The English apology, which the tests look for.
+GENERIC_FAILURE = ENGLISH.get("generic_failure")
 
 
 async def start(update: Update, context: BriefContext) -> None:
@@ -48,15 +45,18 @@ async def start(update: Update, context: BriefContext) -> None:
     knowledge = context.services.knowledge
     manifest = await asyncio.to_thread(knowledge.manifest)
     examples = await asyncio.to_thread(knowledge.example_questions)
+    texts = await chat_messages(update, context)
     await message.reply_text(
-        render_welcome(manifest, examples, context.bot.username), parse_mode=ParseMode.HTML
+        render_welcome(manifest, examples, context.bot.username, texts),
+        parse_mode=ParseMode.HTML,
     )
 
 
 async def help_command(update: Update, context: BriefContext) -> None:
     """/help: how to ask."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(HELP, parse_mode=ParseMode.HTML)
+        texts = await chat_messages(update, context)
+        await update.effective_message.reply_text(texts.get("help"), parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BriefContext) -> None:
@@ -67,7 +67,8 @@ async def unknown_command(update: Update, context: BriefContext) -> None:
     command = message.text.split()[0]
     addressed = command.lower().endswith(f"@{context.bot.username}".lower())
     if message.chat.type == ChatType.PRIVATE or addressed:
-        await message.reply_text(HELP, parse_mode=ParseMode.HTML)
+        texts = await chat_messages(update, context)
+        await message.reply_text(texts.get("help"), parse_mode=ParseMode.HTML)
 
 
 async def sources(update: Update, context: BriefContext) -> None:
@@ -76,14 +77,15 @@ async def sources(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     manifest = await asyncio.to_thread(context.services.knowledge.manifest)
-    for part in render_sources(manifest):
+    for part in render_sources(manifest, await chat_messages(update, context)):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
 
 
 async def ask_command(update: Update, context: BriefContext) -> None:
     """/ask <question>, in any chat."""
     if update.effective_message is not None:
-        await _answer(update.effective_message, " ".join(context.args or []), context)
+        texts = await chat_messages(update, context)
+        await _answer(update.effective_message, " ".join(context.args or []), context, texts)
 
 
 async def private_text(update: Update, context: BriefContext) -> None:
@@ -91,7 +93,8 @@ async def private_text(update: Update, context: BriefContext) -> None:
     message = update.effective_message
     if message is not None and message.text is not None:
         replying = _replies_to_bot(message, context)
-        await _answer(message, message.text, context, replying=replying)
+        texts = await chat_messages(update, context)
+        await _answer(message, message.text, context, texts, replying=replying)
 
 
 async def group_text(update: Update, context: BriefContext) -> None:
@@ -111,7 +114,8 @@ async def group_text(update: Update, context: BriefContext) -> None:
     for text in message.parse_entities([MessageEntity.MENTION]).values():
         if text.lower() == mention:
             question = question.replace(text, " ")
-    await _answer(message, question, context, follow_up=to_bot, replying=to_bot)
+    texts = await chat_messages(update, context)
+    await _answer(message, question, context, texts, follow_up=to_bot, replying=to_bot)
 
 
 def _replies_to_bot(message: Message, context: BriefContext) -> bool:
@@ -126,13 +130,15 @@ def _replies_to_bot(message: Message, context: BriefContext) -> bool:
 async def non_text_private(update: Update, context: BriefContext) -> None:
     """Stickers, photos, voice, locations… in a private chat: say what works."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(NON_TEXT_HINT)
+        texts = await chat_messages(update, context)
+        await update.effective_message.reply_text(texts.get("non_text_hint"))
 
 
 async def edited_private(update: Update, context: BriefContext) -> None:
     """An edited question: answering edits would reorder the conversation; ask to resend."""
     if update.edited_message is not None:
-        await update.edited_message.reply_text(EDITED_HINT)
+        texts = await chat_messages(update, context)
+        await update.edited_message.reply_text(texts.get("edited_hint"))
 
 
 async def quotes_button(update: Update, context: BriefContext) -> None:
@@ -142,15 +148,16 @@ async def quotes_button(update: Update, context: BriefContext) -> None:
         return
     _, answer_id, show = query.data.split(":")
     answer = await asyncio.to_thread(context.services.state.answers.get, answer_id)
+    texts = await chat_messages(update, context)
     if answer is None or not isinstance(query.message, Message):
-        await query.answer("This answer is no longer available. Please ask again.")
+        await query.answer(texts.get("answer_gone_ask_again"))
         return
-    rendered = render_answer(answer, show_quotes=show == "1")
+    rendered = render_answer(answer, show_quotes=show == "1", messages=texts)
     try:
         await query.edit_message_text(
             rendered.parts[-1],
             parse_mode=ParseMode.HTML,
-            reply_markup=answer_keyboard(answer_id, show == "1", rendered.togglable),
+            reply_markup=answer_keyboard(answer_id, show == "1", rendered.togglable, texts),
         )
     except BadRequest as error:
         if "not modified" not in str(error).lower():  # a double tap: nothing to change
@@ -170,15 +177,15 @@ async def vote_button(update: Update, context: BriefContext) -> None:
         query.from_user.id,
         "up" if vote == "up" else "down",
     )
-    await query.answer(
-        "Thanks for the feedback!" if stored else "This answer is no longer available."
-    )
+    texts = await chat_messages(update, context)
+    await query.answer(texts.get("vote_thanks" if stored else "answer_gone"))
 
 
 async def stale_button(update: Update, context: BriefContext) -> None:
     """Buttons from an older version of the bot."""
     if update.callback_query is not None:
-        await update.callback_query.answer("This button no longer works. Please ask again.")
+        texts = await chat_messages(update, context)
+        await update.callback_query.answer(texts.get("stale_button"))
 
 
 async def on_error(update: object, context: BriefContext) -> None:
@@ -192,14 +199,16 @@ async def on_error(update: object, context: BriefContext) -> None:
     if not isinstance(update, Update) or update.effective_message is None:
         return
     message = update.effective_message
-    text = GENERIC_FAILURE
+    # The chat's choice is not read here: the error may be the state database itself.
+    texts = user_messages(update)
+    text = texts.get("generic_failure")
     user = update.effective_user
     if user is not None and user.id in context.services.settings.admin_ids:
         # Admins can act on the reason (a full disk, a broken store); redacted like the logs.
         reason = redact(
             f"{type(context.error).__name__}: {context.error}", context.services.settings.secrets()
         )
-        text += f"\n\nFor admins: {reason[:500]}"
+        text += "\n\n" + texts.get("for_admins", reason=reason[:500])
     try:
         await deliver(partial(message.reply_text, text), "an apology")
     except Exception:  # noqa: BLE001 (the apology is best effort)
@@ -213,7 +222,8 @@ async def reset(update: Update, context: BriefContext) -> None:
         await asyncio.to_thread(
             context.services.state.conversations.reset, conversation_key(message)
         )
-        await message.reply_text("Done: I have forgotten our conversation.")
+        texts = await chat_messages(update, context)
+        await message.reply_text(texts.get("reset_done"))
 
 
 TYPING_REFRESH = 4.5  # seconds; Telegram shows "typing…" for 5 s after each action
@@ -242,6 +252,7 @@ async def _answer(
     message: Message,
     question: str,
     context: BriefContext,
+    texts: Messages,
     follow_up: bool = True,
     replying: bool = False,
 ) -> None:
@@ -259,7 +270,7 @@ async def _answer(
     user_id = message.from_user.id if message.from_user else None
     if (refusal := services.question_limits.admit(user_id, message.chat_id)) is not None:
         if refusal.tell:
-            await message.reply_text(render_slow_down(seconds_to_wait(refusal)))
+            await message.reply_text(texts.get("slow_down", seconds=seconds_to_wait(refusal)))
         return
     await message.reply_chat_action(ChatAction.TYPING)
     key = conversation_key(message)
@@ -278,7 +289,7 @@ async def _answer(
     except IndexUnavailableError:
         log.exception("no index to answer from")
         await live.discard()
-        await message.reply_text(NO_INDEX)
+        await message.reply_text(texts.get("no_index"))
         return
     except BriefbotError as error:
         await live.discard()
@@ -295,11 +306,11 @@ async def _answer(
         await asyncio.to_thread(services.state.conversations.add, key, Turn(cleaned, answer.text))
     except DatabaseUnavailableError as error:  # the answer matters more than its follow-ups
         log.warning("conversation not kept (%s)", error)
-    rendered = render_answer(answer, show_quotes=True)
+    rendered = render_answer(answer, show_quotes=True, messages=texts)
     try:
         answer_id = await asyncio.to_thread(services.state.answers.record, answer)
     except DatabaseUnavailableError as error:  # a full disk, say: the answer still goes out
         log.warning("answer log not written (%s); sending the answer without buttons", error)
         await live.finish(rendered.parts, None)
         return
-    await live.finish(rendered.parts, answer_keyboard(answer_id, True, rendered.togglable))
+    await live.finish(rendered.parts, answer_keyboard(answer_id, True, rendered.togglable, texts))

@@ -10,7 +10,8 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from retrieval.models import NOT_COVERED, Answer, Briefing, BriefingPoint, Citation, Manifest
+from bot.messages import ENGLISH, Messages
+from retrieval.models import NOT_EXACTLY, Answer, Briefing, BriefingPoint, Citation, Manifest
 
 MESSAGE_LIMIT = 4096
 
@@ -96,24 +97,32 @@ class RenderedAnswer:
     togglable: bool
 
 
-def _answer_blocks(answer: Answer, limit: int) -> list[str]:
+def _answer_blocks(answer: Answer, limit: int, messages: Messages) -> list[str]:
     # An answer, or "the documents don't say this exactly" with the closest passage cited.
     if answer.grounded or answer.citations:
-        return split_text(answer.text, limit)
-    lines = [f"<b>{escape(NOT_COVERED, quote=False)}</b>"]
+        text = answer.text
+        if text.startswith(NOT_EXACTLY):  # retrieval's English label before a verbatim quote
+            text = messages.get("not_exactly") + text[len(NOT_EXACTLY) :]
+        return split_text(text, limit)
+    lines = [f"<b>{escape(messages.get('not_covered'), quote=False)}</b>"]
     if answer.suggestions:
-        lines.append("Closest documents, if you want to rephrase:")
+        lines.append(messages.get("closest_documents"))
         lines += [f"\u2022 {escape(title, quote=False)}" for title in answer.suggestions]
     return ["\n".join(lines)]
 
 
-def render_answer(answer: Answer, show_quotes: bool, limit: int = MESSAGE_LIMIT) -> RenderedAnswer:
-    body = pack(_answer_blocks(answer, limit), limit, separator=" ")
+def render_answer(
+    answer: Answer,
+    show_quotes: bool,
+    limit: int = MESSAGE_LIMIT,
+    messages: Messages = ENGLISH,
+) -> RenderedAnswer:
+    body = pack(_answer_blocks(answer, limit, messages), limit, separator=" ")
     if not answer.citations:
         return RenderedAnswer(body, togglable=False)
 
     def sources(show: bool) -> list[str]:
-        blocks = ["<b>Sources</b>"]
+        blocks = [f"<b>{messages.get('sources_heading')}</b>"]
         for citation in answer.citations:
             blocks += _citation_blocks(citation, show, limit)
         return pack(blocks, limit, separator="\n")
@@ -128,11 +137,13 @@ def render_answer(answer: Answer, show_quotes: bool, limit: int = MESSAGE_LIMIT)
     return RenderedAnswer(parts, togglable=len(shown) == 1)
 
 
-def answer_keyboard(answer_id: str, showing_quotes: bool, togglable: bool) -> InlineKeyboardMarkup:
+def answer_keyboard(
+    answer_id: str, showing_quotes: bool, togglable: bool, messages: Messages = ENGLISH
+) -> InlineKeyboardMarkup:
     """Sources toggle and feedback; callback data stays far under Telegram's 64 bytes."""
     row = []
     if togglable:
-        label = "Hide quotes" if showing_quotes else "Show quotes"
+        label = messages.get("hide_quotes" if showing_quotes else "show_quotes")
         row.append(
             InlineKeyboardButton(label, callback_data=f"q:{answer_id}:{int(not showing_quotes)}")
         )
@@ -141,90 +152,75 @@ def answer_keyboard(answer_id: str, showing_quotes: bool, togglable: bool) -> In
     return InlineKeyboardMarkup([row])
 
 
-def render_sources(manifest: Manifest) -> list[str]:
+def render_sources(manifest: Manifest, messages: Messages = ENGLISH) -> list[str]:
     """The /sources listing: documents with dates and sections."""
     blocks = [
-        f"<b>{len(manifest.documents)} documents</b> (index v{manifest.version}, "
-        f"built {escape(manifest.created_at)})"
+        messages.get(
+            "sources_listing",
+            count=len(manifest.documents),
+            version=manifest.version,
+            built=escape(manifest.created_at),
+        )
     ]
     for document in manifest.documents:
         lines = [f"<b>{escape(document.title, quote=False)}</b>"]
-        lines.append(
-            f"{escape(document.date or 'date not stated')} \u00b7 {document.chunks} passages"
-        )
+        date = escape(document.date or messages.get("date_not_stated"))
+        lines.append(f"{date} \u00b7 {messages.get('passages', count=document.chunks)}")
         lines += [f"\u2022 {escape(section, quote=False)}" for section in document.sections]
         blocks.append("\n".join(lines))
     return pack(blocks)
 
 
-def render_welcome(manifest: Manifest, examples: list[str], bot_username: str) -> str:
+def render_welcome(
+    manifest: Manifest, examples: list[str], bot_username: str, messages: Messages = ENGLISH
+) -> str:
     titles = [f"\u2022 {escape(doc.title, quote=False)}" for doc in manifest.documents[:10]]
     more = len(manifest.documents) - 10
     if more > 0:
-        titles.append(f"\u2026 and {more} more (/sources)")
+        titles.append(messages.get("welcome_more", count=more))
     lines = [
-        "I answer questions about these documents and cite the passages I used:",
+        messages.get("welcome_intro"),
         *titles,
         "",
-        "Ask me anything about them, for example:",
+        messages.get("welcome_examples"),
         *(f"\u2022 <i>{escape(example, quote=False)}</i>" for example in examples),
         "",
-        f"In groups, mention me (@{escape(bot_username)}), reply to my answer, or use /ask.",
+        messages.get("welcome_groups", username=escape(bot_username)),
     ]
     return "\n".join(lines)
 
 
-HELP = (
-    "<b>How to ask</b>\n"
-    "Send me a question in this chat, or use /ask <i>question</i>. In a group, mention me, "
-    "reply to one of my answers, or use /ask.\n\n"
-    "Every answer cites its sources [n]; tap <i>Show quotes</i> to see the exact passages, "
-    "and \U0001f44d/\U0001f44e to tell us whether it helped. When the documents don't say, "
-    "I tell you instead of guessing.\n\n"
-    "/brief [topic] \u2014 a cited briefing\n"
-    "/whatsnew \u2014 what changed since the last briefing here\n"
-    "/subscribe daily 08:00 [topic] \u2014 scheduled briefings (/subscriptions, /unsubscribe, "
-    "/timezone)\n"
-    "/sources \u2014 the documents I know\n"
-    "/reset \u2014 forget our conversation\n"
-    "/help \u2014 this message"
-)
-NON_TEXT_HINT = "I can only read text. Send me your question as a message."
-EDITED_HINT = "I answer new messages only; please send the corrected question again."
-NOT_ALLOWED = "Sorry, this bot is private: its operator has not allowed your account."
-GROUP_NOT_ALLOWED = (
-    "Sorry, this bot only works in the groups its operator allows, so I am leaving. "
-    "(To allow this group, add {chat_id} to BRIEFBOT_ALLOWED_CHAT_IDS.)"
-)
-QUEUE_FULL = (
-    "I still have several of your messages to answer, so I skipped the newest ones. "
-    "Please wait for my replies, then ask again."
-)
+# The English texts, which the tests compare replies with.
+NON_TEXT_HINT = ENGLISH.get("non_text_hint")
+EDITED_HINT = ENGLISH.get("edited_hint")
+NOT_ALLOWED = ENGLISH.get("not_allowed")
+GROUP_NOT_ALLOWED = ENGLISH.get("group_not_allowed", chat_id="{chat_id}")
+QUEUE_FULL = ENGLISH.get("queue_full")
 
 
-def render_slow_down(seconds: int) -> str:
-    return f"You are asking faster than I can answer well. Please try again in {seconds} s."
-
-
-def render_briefing(briefing: Briefing) -> list[str]:
+def render_briefing(briefing: Briefing, messages: Messages = ENGLISH) -> list[str]:
     """A briefing as Telegram HTML: bottom line, key points, positions, open questions, sources."""
-    subject = escape(briefing.topic, quote=False) if briefing.topic else "all documents"
-    header = f"<b>Briefing: {subject}</b> (index v{briefing.version})"
+    subject = (
+        escape(briefing.topic, quote=False) if briefing.topic else messages.get("all_documents")
+    )
+    header = messages.get("briefing_heading", subject=subject, version=briefing.version)
     if briefing.bottom_line is None:
-        return [f"{header}\n{escape(NOT_COVERED, quote=False)}"]
+        return [f"{header}\n{escape(messages.get('not_covered'), quote=False)}"]
 
     def line(point: BriefingPoint) -> str:
         return f"{escape(point.text, quote=False)} [{point.citation.n}]"
 
-    blocks = [header, f"<b>Bottom line</b>\n{line(briefing.bottom_line)}"]
+    blocks = [header, f"<b>{messages.get('bottom_line')}</b>\n{line(briefing.bottom_line)}"]
     for title, points in (
-        ("Key points", briefing.key_points),
-        ("Positions", briefing.positions),
-        ("Unclear or disputed", briefing.unclear),
+        ("key_points", briefing.key_points),
+        ("positions", briefing.positions),
+        ("unclear", briefing.unclear),
     ):
         if points:
-            blocks.append(f"<b>{title}</b>\n" + "\n".join(f"\u2022 {line(p)}" for p in points))
-    sources = ["<b>Sources</b>"]
+            blocks.append(
+                f"<b>{messages.get(title)}</b>\n" + "\n".join(f"\u2022 {line(p)}" for p in points)
+            )
+    sources = [f"<b>{messages.get('sources_heading')}</b>"]
     for citation in briefing.citations:
         sources += _citation_blocks(citation, show_quote=False, limit=MESSAGE_LIMIT)
     blocks.append("\n".join(sources))

@@ -1,0 +1,491 @@
+"""Every text the bot writes, in English, Russian and German, and the choice of language.
+
+The catalog is plain data, so a test can check that each key has every language with the same
+{placeholders} (tests/bot/test_messages.py). Quotes from the documents are never translated;
+only the words around them are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Final
+
+from telegram import Update
+
+from retrieval.state.database import DatabaseUnavailableError
+
+if TYPE_CHECKING:  # bot.context imports bot.access, which imports this module
+    from bot.context import BriefContext, Services
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGE: Final = "en"
+# The languages /language offers, each named in itself.
+LANGUAGE_NAMES: Final = {"en": "English", "ru": "Русский", "de": "Deutsch"}
+
+CATALOG: Final[dict[str, dict[str, str]]] = {
+    # Commands, as Telegram lists them in the menu (setMyCommands per language).
+    "cmd_ask": {
+        "en": "Ask a question about the documents",
+        "ru": "Задать вопрос по документам",
+        "de": "Eine Frage zu den Dokumenten stellen",
+    },
+    "cmd_brief": {
+        "en": "A cited briefing: /brief or /brief <topic>",
+        "ru": "Сводка со ссылками: /brief или /brief <тема>",
+        "de": "Ein Briefing mit Quellen: /brief oder /brief <Thema>",
+    },
+    "cmd_whatsnew": {
+        "en": "What changed since the last briefing here",
+        "ru": "Что изменилось с последней сводки здесь",
+        "de": "Was sich seit dem letzten Briefing hier geändert hat",
+    },
+    "cmd_subscribe": {
+        "en": "Scheduled briefings: /subscribe daily 08:00",
+        "ru": "Сводки по расписанию: /subscribe daily 08:00",
+        "de": "Geplante Briefings: /subscribe daily 08:00",
+    },
+    "cmd_sources": {
+        "en": "The documents I answer from",
+        "ru": "Документы, по которым я отвечаю",
+        "de": "Die Dokumente, aus denen ich antworte",
+    },
+    "cmd_reset": {
+        "en": "Forget our conversation",
+        "ru": "Забыть наш разговор",
+        "de": "Unser Gespräch vergessen",
+    },
+    "cmd_help": {
+        "en": "How to ask",
+        "ru": "Как задавать вопросы",
+        "de": "So fragen Sie",
+    },
+    # Help and welcome.
+    "help": {
+        "en": (
+            "<b>How to ask</b>\n"
+            "Send me a question in this chat, or use /ask <i>question</i>. In a group, mention "
+            "me, reply to one of my answers, or use /ask.\n\n"
+            "Every answer cites its sources [n]; tap <i>Show quotes</i> to see the exact "
+            "passages, and \U0001f44d/\U0001f44e to tell us whether it helped. When the "
+            "documents don't say, I tell you instead of guessing.\n\n"
+            "/brief [topic] \u2014 a cited briefing\n"
+            "/whatsnew \u2014 what changed since the last briefing here\n"
+            "/subscribe daily 08:00 [topic] \u2014 scheduled briefings (/subscriptions, "
+            "/unsubscribe, /timezone)\n"
+            "/sources \u2014 the documents I know\n"
+            "/language \u2014 the language of my replies\n"
+            "/reset \u2014 forget our conversation\n"
+            "/help \u2014 this message"
+        ),
+        "ru": (
+            "<b>Как задавать вопросы</b>\n"
+            "Напишите мне вопрос в этом чате или используйте /ask <i>вопрос</i>. В группе "
+            "упомяните меня, ответьте на один из моих ответов или используйте /ask.\n\n"
+            "Каждый ответ ссылается на источники [n]; нажмите <i>Показать цитаты</i>, чтобы "
+            "увидеть точные фрагменты, и \U0001f44d/\U0001f44e, чтобы сказать, помог ли ответ. "
+            "Если в документах этого нет, я так и скажу, а не буду гадать.\n\n"
+            "/brief [тема] \u2014 сводка со ссылками\n"
+            "/whatsnew \u2014 что изменилось с последней сводки здесь\n"
+            "/subscribe daily 08:00 [тема] \u2014 сводки по расписанию (/subscriptions, "
+            "/unsubscribe, /timezone)\n"
+            "/sources \u2014 документы, которые я знаю\n"
+            "/language \u2014 язык моих ответов\n"
+            "/reset \u2014 забыть наш разговор\n"
+            "/help \u2014 это сообщение"
+        ),
+        "de": (
+            "<b>So fragen Sie</b>\n"
+            "Schicken Sie mir eine Frage in diesem Chat oder nutzen Sie /ask <i>Frage</i>. In "
+            "einer Gruppe erwähnen Sie mich, antworten auf eine meiner Antworten oder nutzen "
+            "/ask.\n\n"
+            "Jede Antwort nennt ihre Quellen [n]; tippen Sie auf <i>Zitate zeigen</i>, um die "
+            "genauen Stellen zu sehen, und auf \U0001f44d/\U0001f44e, um uns zu sagen, ob es "
+            "geholfen hat. Wenn die Dokumente es nicht sagen, sage ich das, statt zu raten.\n\n"
+            "/brief [Thema] \u2014 ein Briefing mit Quellen\n"
+            "/whatsnew \u2014 was sich seit dem letzten Briefing hier geändert hat\n"
+            "/subscribe daily 08:00 [Thema] \u2014 geplante Briefings (/subscriptions, "
+            "/unsubscribe, /timezone)\n"
+            "/sources \u2014 die Dokumente, die ich kenne\n"
+            "/language \u2014 die Sprache meiner Antworten\n"
+            "/reset \u2014 unser Gespräch vergessen\n"
+            "/help \u2014 diese Nachricht"
+        ),
+    },
+    "welcome_intro": {
+        "en": "I answer questions about these documents and cite the passages I used:",
+        "ru": "Я отвечаю на вопросы по этим документам и привожу фрагменты, на которые опираюсь:",
+        "de": "Ich beantworte Fragen zu diesen Dokumenten und zitiere die Stellen, die ich nutze:",
+    },
+    "welcome_more": {
+        "en": "\u2026 and {count} more (/sources)",
+        "ru": "\u2026 и ещё {count} (/sources)",
+        "de": "\u2026 und {count} weitere (/sources)",
+    },
+    "welcome_examples": {
+        "en": "Ask me anything about them, for example:",
+        "ru": "Спрашивайте о них что угодно, например:",
+        "de": "Fragen Sie mich alles dazu, zum Beispiel:",
+    },
+    "welcome_groups": {
+        "en": "In groups, mention me (@{username}), reply to my answer, or use /ask.",
+        "ru": "В группах упомяните меня (@{username}), ответьте на мой ответ или "
+        "используйте /ask.",
+        "de": "In Gruppen erwähnen Sie mich (@{username}), antworten auf meine Antwort oder "
+        "nutzen /ask.",
+    },
+    "non_text_hint": {
+        "en": "I can only read text. Send me your question as a message.",
+        "ru": "Я понимаю только текст. Пришлите вопрос сообщением.",
+        "de": "Ich kann nur Text lesen. Schicken Sie mir Ihre Frage als Nachricht.",
+    },
+    "edited_hint": {
+        "en": "I answer new messages only; please send the corrected question again.",
+        "ru": "Я отвечаю только на новые сообщения; пришлите исправленный вопрос ещё раз.",
+        "de": "Ich antworte nur auf neue Nachrichten; bitte senden Sie die korrigierte Frage "
+        "erneut.",
+    },
+    # Declines and errors.
+    "not_allowed": {
+        "en": "Sorry, this bot is private: its operator has not allowed your account.",
+        "ru": "Извините, это закрытый бот: его владелец не разрешил доступ вашему аккаунту.",
+        "de": "Leider ist dieser Bot privat: Sein Betreiber hat Ihr Konto nicht freigegeben.",
+    },
+    "group_not_allowed": {
+        "en": (
+            "Sorry, this bot only works in the groups its operator allows, so I am leaving. "
+            "(To allow this group, add {chat_id} to BRIEFBOT_ALLOWED_CHAT_IDS.)"
+        ),
+        "ru": (
+            "Извините, этот бот работает только в разрешённых владельцем группах, поэтому я "
+            "ухожу. (Чтобы разрешить эту группу, добавьте {chat_id} в BRIEFBOT_ALLOWED_CHAT_IDS.)"
+        ),
+        "de": (
+            "Leider arbeitet dieser Bot nur in Gruppen, die sein Betreiber erlaubt, daher gehe "
+            "ich. (Um diese Gruppe zu erlauben, {chat_id} zu BRIEFBOT_ALLOWED_CHAT_IDS "
+            "hinzufügen.)"
+        ),
+    },
+    "queue_full": {
+        "en": (
+            "I still have several of your messages to answer, so I skipped the newest ones. "
+            "Please wait for my replies, then ask again."
+        ),
+        "ru": (
+            "Мне ещё нужно ответить на несколько ваших сообщений, поэтому самые новые я "
+            "пропустил. Дождитесь ответов и спросите снова."
+        ),
+        "de": (
+            "Ich muss noch mehrere Ihrer Nachrichten beantworten und habe die neuesten "
+            "übersprungen. Bitte warten Sie auf meine Antworten und fragen Sie dann erneut."
+        ),
+    },
+    "slow_down": {
+        "en": "You are asking faster than I can answer well. Please try again in {seconds} s.",
+        "ru": "Вы спрашиваете быстрее, чем я успеваю хорошо отвечать. Попробуйте через "
+        "{seconds} с.",
+        "de": "Sie fragen schneller, als ich gut antworten kann. Bitte in {seconds} s erneut "
+        "versuchen.",
+    },
+    "generic_failure": {
+        "en": "Sorry, something went wrong on my side. Please try again in a moment.",
+        "ru": "Извините, у меня что-то пошло не так. Попробуйте ещё раз чуть позже.",
+        "de": "Entschuldigung, bei mir ist etwas schiefgelaufen. Bitte gleich noch einmal "
+        "versuchen.",
+    },
+    "for_admins": {
+        "en": "For admins: {reason}",
+        "ru": "Для администраторов: {reason}",
+        "de": "Für Admins: {reason}",
+    },
+    "no_index": {
+        "en": "I have no documents to answer from yet. Please ask an admin to load them.",
+        "ru": "У меня пока нет документов для ответов. Попросите администратора их загрузить.",
+        "de": "Ich habe noch keine Dokumente zum Antworten. Bitte einen Admin, sie zu laden.",
+    },
+    "reset_done": {
+        "en": "Done: I have forgotten our conversation.",
+        "ru": "Готово: я забыл наш разговор.",
+        "de": "Erledigt: Ich habe unser Gespräch vergessen.",
+    },
+    # Answers and their buttons.
+    "not_covered": {
+        "en": "The documents don't cover this.",
+        "ru": "В документах об этом ничего нет.",
+        "de": "Die Dokumente behandeln das nicht.",
+    },
+    "not_exactly": {
+        "en": "The documents don't say this exactly. The closest passage:",
+        "ru": "В документах этого нет дословно. Ближайший фрагмент:",
+        "de": "Die Dokumente sagen das nicht genau so. Die nächstliegende Stelle:",
+    },
+    "closest_documents": {
+        "en": "Closest documents, if you want to rephrase:",
+        "ru": "Ближайшие документы, если хотите переформулировать:",
+        "de": "Die nächstliegenden Dokumente, falls Sie umformulieren möchten:",
+    },
+    "sources_heading": {"en": "Sources", "ru": "Источники", "de": "Quellen"},
+    "show_quotes": {"en": "Show quotes", "ru": "Показать цитаты", "de": "Zitate zeigen"},
+    "hide_quotes": {"en": "Hide quotes", "ru": "Скрыть цитаты", "de": "Zitate ausblenden"},
+    "vote_thanks": {
+        "en": "Thanks for the feedback!",
+        "ru": "Спасибо за отзыв!",
+        "de": "Danke für das Feedback!",
+    },
+    "answer_gone": {
+        "en": "This answer is no longer available.",
+        "ru": "Этот ответ больше недоступен.",
+        "de": "Diese Antwort ist nicht mehr verfügbar.",
+    },
+    "answer_gone_ask_again": {
+        "en": "This answer is no longer available. Please ask again.",
+        "ru": "Этот ответ больше недоступен. Спросите ещё раз.",
+        "de": "Diese Antwort ist nicht mehr verfügbar. Bitte fragen Sie erneut.",
+    },
+    "stale_button": {
+        "en": "This button no longer works. Please ask again.",
+        "ru": "Эта кнопка больше не работает. Спросите ещё раз.",
+        "de": "Diese Schaltfläche funktioniert nicht mehr. Bitte fragen Sie erneut.",
+    },
+    # /sources.
+    "sources_listing": {
+        "en": "<b>{count} documents</b> (index v{version}, built {built})",
+        "ru": "<b>Документов: {count}</b> (индекс v{version}, собран {built})",
+        "de": "<b>{count} Dokumente</b> (Index v{version}, erstellt {built})",
+    },
+    "date_not_stated": {"en": "date not stated", "ru": "дата не указана", "de": "ohne Datum"},
+    "passages": {
+        "en": "{count} passages",
+        "ru": "фрагментов: {count}",
+        "de": "{count} Abschnitte",
+    },
+    # Briefings.
+    "briefing_heading": {
+        "en": "<b>Briefing: {subject}</b> (index v{version})",
+        "ru": "<b>Сводка: {subject}</b> (индекс v{version})",
+        "de": "<b>Briefing: {subject}</b> (Index v{version})",
+    },
+    "all_documents": {"en": "all documents", "ru": "все документы", "de": "alle Dokumente"},
+    "bottom_line": {"en": "Bottom line", "ru": "Главное", "de": "Fazit"},
+    "key_points": {"en": "Key points", "ru": "Ключевые пункты", "de": "Kernpunkte"},
+    "positions": {"en": "Positions", "ru": "Позиции", "de": "Positionen"},
+    "unclear": {
+        "en": "Unclear or disputed",
+        "ru": "Неясно или спорно",
+        "de": "Unklar oder umstritten",
+    },
+    "nothing_new": {
+        "en": "Nothing new in the documents since the last briefing ({when} UTC).",
+        "ru": "В документах ничего нового с последней сводки ({when} UTC).",
+        "de": "Nichts Neues in den Dokumenten seit dem letzten Briefing ({when} UTC).",
+    },
+    "new_since_last": {
+        "en": "<b>New or updated since the last briefing:</b>",
+        "ru": "<b>Новое или изменённое с последней сводки:</b>",
+        "de": "<b>Neu oder geändert seit dem letzten Briefing:</b>",
+    },
+    # Subscriptions and time zones.
+    "subscribe_help": {
+        "en": (
+            "Use /subscribe daily 08:00 [topic], /subscribe weekly mon 08:00 [topic], or "
+            "/subscribe changes (a short post after every reload). Add \u201cquiet\u201d to stay "
+            "silent when nothing is new. Times are in the chat's time zone "
+            "(/timezone Europe/Berlin)."
+        ),
+        "ru": (
+            "Используйте /subscribe daily 08:00 [тема], /subscribe weekly mon 08:00 [тема] или "
+            "/subscribe changes (короткое сообщение после каждой перезагрузки). Добавьте "
+            "\u201cquiet\u201d, чтобы молчать, когда нового нет. Время указывается в часовом "
+            "поясе чата (/timezone Europe/Berlin)."
+        ),
+        "de": (
+            "Nutzen Sie /subscribe daily 08:00 [Thema], /subscribe weekly mon 08:00 [Thema] "
+            "oder /subscribe changes (ein kurzer Beitrag nach jedem Neuladen). Mit "
+            "\u201cquiet\u201d bleibe ich still, wenn es nichts Neues gibt. Zeiten gelten in "
+            "der Zeitzone des Chats (/timezone Europe/Berlin)."
+        ),
+    },
+    "only_admins_subscribe": {
+        "en": "Only this group's admins can subscribe it to briefings.",
+        "ru": "Подписать группу на сводки могут только её администраторы.",
+        "de": "Nur die Admins dieser Gruppe können sie für Briefings anmelden.",
+    },
+    "only_admins_unsubscribe": {
+        "en": "Only this group's admins can change its subscriptions.",
+        "ru": "Менять подписки группы могут только её администраторы.",
+        "de": "Nur die Admins dieser Gruppe können ihre Abonnements ändern.",
+    },
+    "only_admins_timezone": {
+        "en": "Only this group's admins can change its time zone.",
+        "ru": "Менять часовой пояс группы могут только её администраторы.",
+        "de": "Nur die Admins dieser Gruppe können ihre Zeitzone ändern.",
+    },
+    "only_admins_language": {
+        "en": "Only this group's admins can change its language.",
+        "ru": "Менять язык группы могут только её администраторы.",
+        "de": "Nur die Admins dieser Gruppe können ihre Sprache ändern.",
+    },
+    "not_a_time": {
+        "en": "That is not a time of day; use HH:MM, e.g. 08:00.",
+        "ru": "Это не время суток; используйте ЧЧ:ММ, например 08:00.",
+        "de": "Das ist keine Uhrzeit; nutzen Sie HH:MM, z. B. 08:00.",
+    },
+    "topic_too_long": {
+        "en": "Please keep the topic under {limit} characters.",
+        "ru": "Пожалуйста, уложите тему в {limit} символов.",
+        "de": "Bitte halten Sie das Thema unter {limit} Zeichen.",
+    },
+    "subscribed": {
+        "en": "Subscribed {what} ({zone}).",
+        "ru": "Подписка оформлена: {what} ({zone}).",
+        "de": "Abonniert: {what} ({zone}).",
+    },
+    "unsubscribe_usage": {
+        "en": "Use /unsubscribe <number> (see /subscriptions) or /unsubscribe all.",
+        "ru": "Используйте /unsubscribe <номер> (см. /subscriptions) или /unsubscribe all.",
+        "de": "Nutzen Sie /unsubscribe <Nummer> (siehe /subscriptions) oder /unsubscribe all.",
+    },
+    "unsubscribed": {
+        "en": "Unsubscribed {numbers}.",
+        "ru": "Подписка отменена: {numbers}.",
+        "de": "Abbestellt: {numbers}.",
+    },
+    "no_such_subscription": {
+        "en": "No such subscription.",
+        "ru": "Такой подписки нет.",
+        "de": "Dieses Abonnement gibt es nicht.",
+    },
+    "subscriptions_heading": {
+        "en": "Briefings for this chat ({zone}):",
+        "ru": "Сводки для этого чата ({zone}):",
+        "de": "Briefings für diesen Chat ({zone}):",
+    },
+    "no_subscriptions": {"en": "None.", "ru": "Нет.", "de": "Keine."},
+    "timezone_is": {
+        "en": "This chat's time zone is {zone}.",
+        "ru": "Часовой пояс этого чата: {zone}.",
+        "de": "Die Zeitzone dieses Chats ist {zone}.",
+    },
+    "unknown_timezone": {
+        "en": "I don't know the time zone {name}; try e.g. Europe/Berlin.",
+        "ru": "Я не знаю часовой пояс {name}; попробуйте, например, Europe/Berlin.",
+        "de": "Die Zeitzone {name} kenne ich nicht; versuchen Sie z. B. Europe/Berlin.",
+    },
+    "timezone_set": {
+        "en": "Time zone set to {name}.",
+        "ru": "Часовой пояс: {name}.",
+        "de": "Zeitzone auf {name} gesetzt.",
+    },
+    # /language.
+    "language_current": {
+        "en": "I reply in {language} here. Choose with /language {choices}.",
+        "ru": "Здесь я отвечаю на языке: {language}. Выбор: /language {choices}.",
+        "de": "Ich antworte hier auf {language}. Auswahl: /language {choices}.",
+    },
+    "language_auto": {
+        "en": "{language} (each person's Telegram language)",
+        "ru": "{language} (язык Telegram каждого собеседника)",
+        "de": "{language} (die Telegram-Sprache jeder Person)",
+    },
+    "language_set": {
+        "en": "I will reply in English in this chat.",
+        "ru": "В этом чате я буду отвечать по-русски.",
+        "de": "In diesem Chat antworte ich auf Deutsch.",
+    },
+    "language_cleared": {
+        "en": "I will reply in each person's Telegram language again.",
+        "ru": "Я снова буду отвечать на языке Telegram каждого собеседника.",
+        "de": "Ich antworte wieder in der Telegram-Sprache jeder Person.",
+    },
+    "sub_daily": {"en": "daily at {time}", "ru": "ежедневно в {time}", "de": "täglich um {time}"},
+    "sub_weekly": {
+        "en": "weekly on {day} at {time}",
+        "ru": "еженедельно, {day}, в {time}",
+        "de": "wöchentlich am {day} um {time}",
+    },
+    "sub_changes": {
+        "en": "after every reload",
+        "ru": "после каждой перезагрузки",
+        "de": "nach jedem Neuladen",
+    },
+    "sub_topic": {
+        "en": " on \u201c{topic}\u201d",
+        "ru": " на тему \u00ab{topic}\u00bb",
+        "de": " zum Thema \u201e{topic}\u201c",
+    },
+    "sub_quiet": {
+        "en": " (quiet when nothing is new)",
+        "ru": " (молча, если нового нет)",
+        "de": " (still, wenn nichts neu ist)",
+    },
+    # Weekdays as /subscriptions shows them, day_<the word /subscribe takes>.
+    "day_mon": {"en": "Mon", "ru": "пн", "de": "Mo"},
+    "day_tue": {"en": "Tue", "ru": "вт", "de": "Di"},
+    "day_wed": {"en": "Wed", "ru": "ср", "de": "Mi"},
+    "day_thu": {"en": "Thu", "ru": "чт", "de": "Do"},
+    "day_fri": {"en": "Fri", "ru": "пт", "de": "Fr"},
+    "day_sat": {"en": "Sat", "ru": "сб", "de": "Sa"},
+    "day_sun": {"en": "Sun", "ru": "вс", "de": "So"},
+    "language_unknown": {
+        "en": "I don't speak {code}. Choose with /language {choices}.",
+        "ru": "Я не говорю на {code}. Выбор: /language {choices}.",
+        "de": "{code} spreche ich nicht. Auswahl: /language {choices}.",
+    },
+}
+
+
+def pick_language(chat_language: str | None, user_language_code: str | None) -> str:
+    """The chat's /language choice, else the user's Telegram language ("de-AT" is "de"), else
+    English; a language the catalog lacks is English too."""
+    for code in (chat_language, user_language_code):
+        if code:
+            prefix = code.split("-", 1)[0].lower()
+            if prefix in LANGUAGE_NAMES:
+                return prefix
+    return DEFAULT_LANGUAGE
+
+
+class Messages:
+    """The catalog in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGE_NAMES else DEFAULT_LANGUAGE
+
+    def get(self, key: str, **values: object) -> str:
+        text = CATALOG[key][self.language]
+        return text.format(**values) if values else text
+
+
+ENGLISH: Final = Messages(DEFAULT_LANGUAGE)
+
+
+def user_messages(update: object) -> Messages:
+    """By the user's Telegram language alone, without asking the state database: for replies
+    that must not wait on it (strangers turned away, a full queue)."""
+    user = update.effective_user if isinstance(update, Update) else None
+    return Messages(pick_language(None, user.language_code if user else None))
+
+
+async def chat_messages(update: object, context: BriefContext) -> Messages:
+    """The language of a reply to this update: the chat's /language choice (one read of the
+    state database, off the event loop), else the user's."""
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return user_messages(update)
+    user = update.effective_user
+    chosen = await _chosen(context.services, update.effective_chat.id)
+    return Messages(pick_language(chosen, user.language_code if user else None))
+
+
+async def scheduled_messages(services: Services, chat_id: int) -> Messages:
+    """For a post nobody asked for just now (a scheduled briefing): the chat's choice, else
+    English."""
+    return Messages(pick_language(await _chosen(services, chat_id), None))
+
+
+async def _chosen(services: Services, chat_id: int) -> str | None:
+    try:
+        return await asyncio.to_thread(services.state.subscriptions.language, chat_id)
+    except DatabaseUnavailableError as error:  # the reply matters more than its language
+        log.warning("chat language not read (%s); using the user's", error)
+        return None
