@@ -8,11 +8,14 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.test_main import LineReader
 
 BRIEFBOT = str(Path(sys.executable).parent / "briefbot")
 STAGES = ("reading", "embedding", "writing")
@@ -114,3 +117,39 @@ def test_on_a_terminal_each_stage_shows_a_bar(env: dict[str, str]) -> None:
     assert re.search(r"writing: 100%\|[^|]*\| 1/1 ", text), text
     assert "briefbot.progress" not in text  # a bar, not log lines
     assert out.startswith("Indexed v1: 1 documents, 6 chunks")
+
+
+def test_watch_logs_the_progress_of_every_reload(
+    env: dict[str, str], sources: Path, tmp_path: Path
+) -> None:
+    command = [BRIEFBOT, "reload", "--watch", "--interval", "0.2"]
+    log = tmp_path / "stderr.txt"
+    with (
+        log.open("w") as stderr,
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        ) as process,
+    ):
+        try:
+            assert process.stdout is not None
+            lines = LineReader(process.stdout)
+            while "Watching" not in (line := lines.next()):
+                assert line, "the watcher stopped"
+            (sources / "bridge.txt").write_text(
+                "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n",
+                encoding="utf-8",
+            )
+            while "Indexed v2" not in (line := lines.next()):
+                assert line, "the watcher stopped"
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+    err = log.read_text()
+    assert process.returncode == 0, err
+    assert "reading: 1 file(s)" in err
+    assert "reading: 2 file(s)" in err
+    assert err.count("writing done: 1 version(s)") == 2
