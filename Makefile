@@ -34,6 +34,7 @@ lint: $(STAMP) ## ruff (lint and format check), mypy, the locks against requires
 
 bench: $(STAMP) ## ingest and question-latency benchmarks; writes docs/benchmarks.md
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.scale
 
 .PHONY: bench-answers
 bench-answers: $(STAMP) ## ours against the tutorial RAG and the sentence picker, on both halves of the seed, news and SQuAD sets
