@@ -16,13 +16,13 @@ from telegram.constants import ParseMode
 
 from bot.briefings import after_reload
 from bot.context import BriefContext, Services
+from bot.messages import Messages, chat_messages
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
 from retrieval.models import DocumentInfo, IngestReport
 from retrieval.sources.worker import Extractor
 from retrieval.storage import write_atomically
 
-NOT_ADMIN = "Sorry, only the bot's admins can manage documents."
 # What /remove puts on its Remove button: the index version and the document's position.
 _REMOVE_DATA = re.compile(r"rm:([0-9]+):([0-9]+)")
 
@@ -38,15 +38,20 @@ async def _audit(
     await asyncio.to_thread(services.state.audit.record, user_id, name, action, result, **detail)
 
 
-def render_report(report: IngestReport) -> str:
+def render_report(report: IngestReport, texts: Messages) -> str:
     if not report.changed:
-        return f"Nothing changed: index v{report.version}, {report.documents} documents."
-    return (
-        f"<b>Reloaded: index v{report.version}</b> in {report.seconds:.1f} s\n"
-        f"Documents: {report.documents_added} added, {report.documents_updated} updated, "
-        f"{report.documents_removed} removed ({report.documents} in all)\n"
-        f"Passages: {report.chunks_added} added, {report.chunks_removed} removed "
-        f"({report.chunks} in all)"
+        return texts.get("reload_unchanged", version=report.version, documents=report.documents)
+    return texts.get(
+        "reload_report",
+        version=report.version,
+        seconds=f"{report.seconds:.1f}",
+        added=report.documents_added,
+        updated=report.documents_updated,
+        removed=report.documents_removed,
+        documents=report.documents,
+        chunks_added=report.chunks_added,
+        chunks_removed=report.chunks_removed,
+        chunks=report.chunks,
     )
 
 
@@ -62,37 +67,41 @@ async def refuse(update: Update, context: BriefContext) -> None:
         return
     action = (message.text or "").split(" ")[0] or ("upload" if message.document else "?")
     await _audit(context.services, update.effective_user, action, "refused: not an admin")
-    if not context.services.settings.admin_ids:
-        await message.reply_text(NOT_ADMIN + " (No admins are configured: BRIEFBOT_ADMIN_IDS.)")
-    else:
-        await message.reply_text(NOT_ADMIN)
+    texts = await chat_messages(update, context)
+    configured = bool(context.services.settings.admin_ids)
+    await message.reply_text(texts.get("not_admin" if configured else "not_admin_none_configured"))
 
 
 async def reload(update: Update, context: BriefContext) -> None:
     """/reload: re-read the sources dir; questions are answered from the old index meanwhile."""
     message = update.effective_message
     if message is not None:
-        await _reload(message, update.effective_user, context, "/reload")
+        texts = await chat_messages(update, context)
+        await _reload(message, update.effective_user, context, texts, "/reload")
 
 
 async def _reload(
-    message: Message, user: User | None, context: BriefContext, action: str, **detail: object
+    message: Message,
+    user: User | None,
+    context: BriefContext,
+    texts: Messages,
+    action: str,
+    **detail: object,
 ) -> IngestReport | None:
     services = context.services
-    await message.reply_text("Reloading the documents\u2026")
+    await message.reply_text(texts.get("reloading"))
     try:
         report = await asyncio.to_thread(services.knowledge.ingest, False)
     except BriefbotError as error:
         await _audit(services, user, action, f"failed: {error}", **detail)
         await message.reply_text(
-            "Reload failed; the documents in use are unchanged.\n" + _failure_text(error),
-            parse_mode=ParseMode.HTML,
+            texts.get("reload_failed", reason=_failure_text(error)), parse_mode=ParseMode.HTML
         )
         return None
     await _audit(
         services, user, action, "ok", version=report.version, changed=report.changed, **detail
     )
-    await message.reply_text(render_report(report), parse_mode=ParseMode.HTML)
+    await message.reply_text(render_report(report, texts), parse_mode=ParseMode.HTML)
     if report.changed:
         context.application.create_task(after_reload(context.bot, services))
     return report
@@ -104,27 +113,32 @@ async def rollback(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     services = context.services
+    texts = await chat_messages(update, context)
     try:
         manifest = await asyncio.to_thread(services.knowledge.rollback)
     except BriefbotError as error:
         await _audit(services, update.effective_user, "/rollback", f"failed: {error}")
-        await message.reply_text(f"Rollback failed: {error}")
+        await message.reply_text(texts.get("rollback_failed", reason=error))
         return
     await _audit(services, update.effective_user, "/rollback", "ok", version=manifest.version)
     await message.reply_text(
-        f"Rolled back: serving index v{manifest.version} ({len(manifest.documents)} documents, "
-        f"built {manifest.created_at}) until the next /reload."
+        texts.get(
+            "rolled_back",
+            version=manifest.version,
+            documents=len(manifest.documents),
+            built=manifest.created_at,
+        )
     )
 
 
-def _describe(document: DocumentInfo) -> str:
-    added = document.added_at[:16].replace("T", " ") or "before tracking"
+def _describe(document: DocumentInfo, texts: Messages) -> str:
+    added = document.added_at[:16].replace("T", " ") or texts.get("doc_before_tracking")
     details = [
         f"<code>{escape(document.doc_id)}</code>",
-        escape(document.date or "no date"),
+        escape(document.date or texts.get("doc_no_date")),
         f"{document.size_bytes / 1024:.1f} KB",
-        f"{document.chunks} passages",
-        f"added {escape(added)}",
+        texts.get("passages", count=document.chunks),
+        texts.get("doc_added", when=escape(added)),
     ]
     return f"<b>{escape(document.title, quote=False)}</b>\n" + " \u00b7 ".join(details)
 
@@ -135,8 +149,11 @@ async def docs(update: Update, context: BriefContext) -> None:
     if message is None:
         return
     manifest = await asyncio.to_thread(context.services.knowledge.manifest)
-    blocks = [f"<b>Index v{manifest.version}</b>, {len(manifest.documents)} documents"]
-    blocks += [_describe(document) for document in manifest.documents]
+    texts = await chat_messages(update, context)
+    blocks = [
+        texts.get("docs_heading", version=manifest.version, documents=len(manifest.documents))
+    ]
+    blocks += [_describe(document, texts) for document in manifest.documents]
     for part in pack(blocks):
         await message.reply_text(part, parse_mode=ParseMode.HTML)
 
@@ -165,22 +182,27 @@ async def remove(update: Update, context: BriefContext) -> None:
     wanted = " ".join(context.args or [])
     manifest = await asyncio.to_thread(context.services.knowledge.manifest)
     found = _find(manifest.documents, wanted)
+    texts = await chat_messages(update, context)
     if len(found) != 1:
         names = ", ".join(manifest.documents[i].doc_id for i in found[:5])
-        hint = f"Several match: {names}." if found else "None matches; see /docs."
-        await message.reply_text(f"Which document? Use /remove <file name>. {hint}")
+        hint = texts.get("remove_several", names=names) if found else texts.get("remove_none")
+        await message.reply_text(texts.get("remove_which", hint=hint))
         return
     document = manifest.documents[found[0]]
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Remove", callback_data=f"rm:{manifest.version}:{found[0]}"),
-                InlineKeyboardButton("Cancel", callback_data="rm:cancel"),
+                InlineKeyboardButton(
+                    texts.get("remove_button"), callback_data=f"rm:{manifest.version}:{found[0]}"
+                ),
+                InlineKeyboardButton(texts.get("cancel_button"), callback_data="rm:cancel"),
             ]
         ]
     )
     await message.reply_text(
-        f"Remove {_describe(document)}?", parse_mode=ParseMode.HTML, reply_markup=keyboard
+        texts.get("remove_confirm", document=_describe(document, texts)),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
     )
 
 
@@ -190,31 +212,33 @@ async def remove_button(update: Update, context: BriefContext) -> None:
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
     services = context.services
+    texts = await chat_messages(update, context)
     if query.from_user.id not in services.settings.admin_ids:
         await _audit(services, query.from_user, "remove", "refused: not an admin")
-        await query.answer(NOT_ADMIN, show_alert=True)
+        await query.answer(texts.get("not_admin"), show_alert=True)
         return
     await query.answer()
     if query.data == "rm:cancel":
-        await query.edit_message_text("Nothing was removed.")
+        await query.edit_message_text(texts.get("nothing_removed"))
         return
     shown = _REMOVE_DATA.fullmatch(query.data)
     if shown is None:  # not a button /remove made: "rm:1:-1" once removed the last document
-        await query.edit_message_text("That button is not valid; nothing was removed.")
+        await query.edit_message_text(texts.get("remove_invalid"))
         return
     version, index = int(shown[1]), int(shown[2])
     manifest = await asyncio.to_thread(services.knowledge.manifest)
     if manifest.version != version or index >= len(manifest.documents):
-        await query.edit_message_text("The documents changed since; please use /remove again.")
+        await query.edit_message_text(texts.get("documents_changed"))
         return
     document = manifest.documents[index]
     path = services.settings.sources_dir / document.doc_id
     if services.documents_lock.locked():
-        await query.edit_message_text("Another document change is running; try again shortly.")
+        await query.edit_message_text(texts.get("change_running"))
         return
     async with services.documents_lock:
         await query.edit_message_text(
-            f"Removing {escape(document.title, quote=False)}\u2026", parse_mode=ParseMode.HTML
+            texts.get("removing", title=escape(document.title, quote=False)),
+            parse_mode=ParseMode.HTML,
         )
         # Nothing is lost: the file moves to the trash, and back unless the reload succeeds.
         # shutil.move, not a rename: in the image the sources and the data dir are two volumes.
@@ -224,7 +248,7 @@ async def remove_button(update: Update, context: BriefContext) -> None:
         report = None
         try:
             report = await _reload(
-                query.message, query.from_user, context, "remove", document=document.doc_id
+                query.message, query.from_user, context, texts, "remove", document=document.doc_id
             )
         finally:
             if report is None and trash.exists():
@@ -249,9 +273,9 @@ async def group_upload(update: Update, context: BriefContext) -> None:
     replies about it (and any mistake in it) stay between the admin and the bot."""
     message = update.effective_message
     if message is not None:
+        texts = await chat_messages(update, context)
         await message.reply_text(
-            "To add a document, send it to me in a private chat: "
-            f"https://t.me/{context.bot.username}"
+            texts.get("upload_in_private", url=f"https://t.me/{context.bot.username}")
         )
 
 
@@ -263,12 +287,18 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
         return
     services = context.services
     settings = services.settings
+    texts = await chat_messages(update, context)
     document = message.document
     name = document.file_name or "document"
     limit = settings.max_document_bytes
     if document.file_size and document.file_size > limit:
         await _reject(
-            message, update.effective_user, services, name, f"is larger than {limit:,} bytes"
+            message,
+            update.effective_user,
+            services,
+            texts,
+            name,
+            f"is larger than {limit:,} bytes",
         )
         return
     telegram_file = await document.get_file()  # its file_path holds the token: never log it
@@ -276,20 +306,17 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
     try:
         extracted = await extractor.extract(data, name, limit)
     except DocumentError as error:
-        await _reject(message, update.effective_user, services, name, str(error))
+        await _reject(message, update.effective_user, services, texts, name, str(error))
         return
     as_text = extracted.kind in ("text", "markdown")
     suffix = Path(name).suffix.lower() if as_text else ".md"
     target = settings.sources_dir / safe_file_name(name, suffix)
     replacing = (message.caption or "").strip().lower() == "replace"
     if target.exists() and not replacing:
-        await message.reply_text(
-            f"A document named {target.name} already exists. Send the file again with the "
-            "caption \u201creplace\u201d to replace it."
-        )
+        await message.reply_text(texts.get("document_exists", name=target.name))
         return
     if services.documents_lock.locked():
-        await message.reply_text("Another document change is running; try again shortly.")
+        await message.reply_text(texts.get("change_running"))
         return
     async with services.documents_lock:
         # A replaced file goes to the trash first: nothing is lost, whatever happens next.
@@ -300,7 +327,7 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
         report = None
         try:
             report = await _reload(
-                message, update.effective_user, context, "upload", document=target.name
+                message, update.effective_user, context, texts, "upload", document=target.name
             )
         finally:
             if report is None:  # the index did not change: leave the sources dir as it was
@@ -309,25 +336,34 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
                 else:
                     shutil.copy2(backup, target)
     if report is not None:
-        await message.reply_text(await _summary(services, target.name), parse_mode=ParseMode.HTML)
+        await message.reply_text(
+            await _summary(services, target.name, texts), parse_mode=ParseMode.HTML
+        )
 
 
-async def _summary(services: Services, doc_id: str) -> str:
+async def _summary(services: Services, doc_id: str, texts: Messages) -> str:
     manifest = await asyncio.to_thread(services.knowledge.manifest)
     info = next(d for d in manifest.documents if d.doc_id == doc_id)
     examples = await asyncio.to_thread(services.knowledge.example_questions, 1, doc_id)
-    sections = ", ".join(escape(s, quote=False) for s in info.sections) or "none found"
+    sections = ", ".join(escape(s, quote=False) for s in info.sections) or texts.get(
+        "sections_none"
+    )
     lines = [
-        f"<b>{escape(info.title, quote=False)}</b> is in ({escape(doc_id)}).",
-        f"Sections: {sections}. Passages: {info.chunks}.",
+        texts.get("upload_added", title=escape(info.title, quote=False), doc_id=escape(doc_id)),
+        texts.get("upload_sections", sections=sections, count=info.chunks),
     ]
     if examples:
-        lines.append(f"You can now ask, for example: <i>{escape(examples[0], quote=False)}</i>")
+        lines.append(texts.get("upload_example", example=escape(examples[0], quote=False)))
     return "\n".join(lines)
 
 
 async def _reject(
-    message: Message, user: User | None, services: Services, name: str, reason: str
+    message: Message,
+    user: User | None,
+    services: Services,
+    texts: Messages,
+    name: str,
+    reason: str,
 ) -> None:
     await _audit(services, user, "upload", f"rejected: {reason}", document=name)
-    await message.reply_text(f"I did not add {name}: it {reason}. Nothing was changed.")
+    await message.reply_text(texts.get("upload_rejected", name=name, reason=reason))

@@ -377,6 +377,180 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Часовой пояс: {name}.",
         "de": "Zeitzone auf {name} gesetzt.",
     },
+    # Document management (admins only).
+    "not_admin": {
+        "en": "Sorry, only the bot's admins can manage documents.",
+        "ru": "Извините, управлять документами могут только администраторы бота.",
+        "de": "Leider können nur die Admins des Bots Dokumente verwalten.",
+    },
+    "not_admin_none_configured": {
+        "en": (
+            "Sorry, only the bot's admins can manage documents. "
+            "(No admins are configured: BRIEFBOT_ADMIN_IDS.)"
+        ),
+        "ru": (
+            "Извините, управлять документами могут только администраторы бота. "
+            "(Администраторы не настроены: BRIEFBOT_ADMIN_IDS.)"
+        ),
+        "de": (
+            "Leider können nur die Admins des Bots Dokumente verwalten. "
+            "(Es sind keine Admins eingerichtet: BRIEFBOT_ADMIN_IDS.)"
+        ),
+    },
+    "reloading": {
+        "en": "Reloading the documents\u2026",
+        "ru": "Перезагружаю документы\u2026",
+        "de": "Lade die Dokumente neu\u2026",
+    },
+    "reload_unchanged": {
+        "en": "Nothing changed: index v{version}, {documents} documents.",
+        "ru": "Ничего не изменилось: индекс v{version}, документов: {documents}.",
+        "de": "Nichts geändert: Index v{version}, {documents} Dokumente.",
+    },
+    "reload_report": {
+        "en": (
+            "<b>Reloaded: index v{version}</b> in {seconds} s\n"
+            "Documents: {added} added, {updated} updated, {removed} removed ({documents} in all)\n"
+            "Passages: {chunks_added} added, {chunks_removed} removed ({chunks} in all)"
+        ),
+        "ru": (
+            "<b>Перезагружено: индекс v{version}</b> за {seconds} с\n"
+            "Документы: добавлено {added}, обновлено {updated}, удалено {removed} "
+            "(всего {documents})\n"
+            "Фрагменты: добавлено {chunks_added}, удалено {chunks_removed} (всего {chunks})"
+        ),
+        "de": (
+            "<b>Neu geladen: Index v{version}</b> in {seconds} s\n"
+            "Dokumente: {added} hinzugefügt, {updated} aktualisiert, {removed} entfernt "
+            "({documents} insgesamt)\n"
+            "Abschnitte: {chunks_added} hinzugefügt, {chunks_removed} entfernt "
+            "({chunks} insgesamt)"
+        ),
+    },
+    "reload_failed": {
+        "en": "Reload failed; the documents in use are unchanged.\n{reason}",
+        "ru": "Перезагрузка не удалась; используемые документы не изменились.\n{reason}",
+        "de": "Neuladen fehlgeschlagen; die genutzten Dokumente sind unverändert.\n{reason}",
+    },
+    "rollback_failed": {
+        "en": "Rollback failed: {reason}",
+        "ru": "Откат не удался: {reason}",
+        "de": "Zurücksetzen fehlgeschlagen: {reason}",
+    },
+    "rolled_back": {
+        "en": (
+            "Rolled back: serving index v{version} ({documents} documents, built {built}) "
+            "until the next /reload."
+        ),
+        "ru": (
+            "Откат выполнен: до следующего /reload работает индекс v{version} "
+            "(документов: {documents}, собран {built})."
+        ),
+        "de": (
+            "Zurückgesetzt: Index v{version} ({documents} Dokumente, erstellt {built}) gilt "
+            "bis zum nächsten /reload."
+        ),
+    },
+    "docs_heading": {
+        "en": "<b>Index v{version}</b>, {documents} documents",
+        "ru": "<b>Индекс v{version}</b>, документов: {documents}",
+        "de": "<b>Index v{version}</b>, {documents} Dokumente",
+    },
+    "doc_no_date": {"en": "no date", "ru": "без даты", "de": "ohne Datum"},
+    "doc_added": {"en": "added {when}", "ru": "добавлен {when}", "de": "hinzugefügt {when}"},
+    "doc_before_tracking": {
+        "en": "before tracking",
+        "ru": "до начала учёта",
+        "de": "vor der Erfassung",
+    },
+    "remove_which": {
+        "en": "Which document? Use /remove <file name>. {hint}",
+        "ru": "Какой документ? Используйте /remove <имя файла>. {hint}",
+        "de": "Welches Dokument? Nutzen Sie /remove <Dateiname>. {hint}",
+    },
+    "remove_several": {
+        "en": "Several match: {names}.",
+        "ru": "Подходят несколько: {names}.",
+        "de": "Mehrere passen: {names}.",
+    },
+    "remove_none": {
+        "en": "None matches; see /docs.",
+        "ru": "Ничего не подходит; см. /docs.",
+        "de": "Keines passt; siehe /docs.",
+    },
+    "remove_confirm": {
+        "en": "Remove {document}?",
+        "ru": "Удалить {document}?",
+        "de": "{document} entfernen?",
+    },
+    "remove_button": {"en": "Remove", "ru": "Удалить", "de": "Entfernen"},
+    "cancel_button": {"en": "Cancel", "ru": "Отмена", "de": "Abbrechen"},
+    "nothing_removed": {
+        "en": "Nothing was removed.",
+        "ru": "Ничего не удалено.",
+        "de": "Es wurde nichts entfernt.",
+    },
+    "remove_invalid": {
+        "en": "That button is not valid; nothing was removed.",
+        "ru": "Эта кнопка недействительна; ничего не удалено.",
+        "de": "Diese Schaltfläche ist ungültig; es wurde nichts entfernt.",
+    },
+    "documents_changed": {
+        "en": "The documents changed since; please use /remove again.",
+        "ru": "Документы с тех пор изменились; используйте /remove ещё раз.",
+        "de": "Die Dokumente haben sich seitdem geändert; bitte /remove erneut nutzen.",
+    },
+    "change_running": {
+        "en": "Another document change is running; try again shortly.",
+        "ru": "Идёт другое изменение документов; попробуйте чуть позже.",
+        "de": "Eine andere Dokumentänderung läuft; bitte gleich erneut versuchen.",
+    },
+    "removing": {
+        "en": "Removing {title}\u2026",
+        "ru": "Удаляю {title}\u2026",
+        "de": "Entferne {title}\u2026",
+    },
+    "upload_in_private": {
+        "en": "To add a document, send it to me in a private chat: {url}",
+        "ru": "Чтобы добавить документ, пришлите его мне в личный чат: {url}",
+        "de": "Um ein Dokument hinzuzufügen, schicken Sie es mir im privaten Chat: {url}",
+    },
+    "document_exists": {
+        "en": (
+            "A document named {name} already exists. Send the file again with the caption "
+            "\u201creplace\u201d to replace it."
+        ),
+        "ru": (
+            "Документ {name} уже есть. Чтобы заменить его, пришлите файл ещё раз с подписью "
+            "\u201creplace\u201d."
+        ),
+        "de": (
+            "Ein Dokument namens {name} gibt es schon. Senden Sie die Datei erneut mit der "
+            "Bildunterschrift \u201creplace\u201d, um es zu ersetzen."
+        ),
+    },
+    "upload_added": {
+        "en": "<b>{title}</b> is in ({doc_id}).",
+        "ru": "<b>{title}</b> добавлен ({doc_id}).",
+        "de": "<b>{title}</b> ist aufgenommen ({doc_id}).",
+    },
+    "upload_sections": {
+        "en": "Sections: {sections}. Passages: {count}.",
+        "ru": "Разделы: {sections}. Фрагментов: {count}.",
+        "de": "Abschnitte: {sections}. Passagen: {count}.",
+    },
+    "sections_none": {"en": "none found", "ru": "не найдены", "de": "keine gefunden"},
+    "upload_example": {
+        "en": "You can now ask, for example: <i>{example}</i>",
+        "ru": "Теперь можно спросить, например: <i>{example}</i>",
+        "de": "Sie können jetzt z. B. fragen: <i>{example}</i>",
+    },
+    "upload_rejected": {
+        # The reason comes from the document check, in English ("is larger than ...").
+        "en": "I did not add {name}: it {reason}. Nothing was changed.",
+        "ru": "Я не добавил {name} (причина: {reason}). Ничего не изменено.",
+        "de": "Ich habe {name} nicht hinzugefügt (Grund: {reason}). Nichts wurde geändert.",
+    },
     # /language.
     "language_current": {
         "en": "I reply in {language} here. Choose with /language {choices}.",
