@@ -131,3 +131,38 @@ async def test_the_menu_is_set_in_every_language(bot: RunningBot) -> None:
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
     assert set(by_language) == {None, "ru", "de"}
     assert by_language["de"][0]["description"] == CATALOG["cmd_ask"]["de"]
+
+
+QUESTION = "How many U.S. troops are stationed in Iraq?"
+GROUP, GROUP_ADMIN, MEMBER = -100777, 601, 602
+
+
+async def test_an_answer_keeps_its_quotes_and_translates_its_labels(bot: RunningBot) -> None:
+    api = bot.api
+    speaks(api, 503, "de")
+    await next_text(api, 503)
+    api.private_message(QUESTION, user_id=503)
+    sent = await api.wait_for("sendMessage", lambda p: p["chat_id"] == 503, timeout=60)
+    assert "troops stationed there to go home. [1]" in sent.params["text"]  # the quote as is
+    assert "<b>Quellen</b>" in sent.params["text"]
+    buttons = [b["text"] for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[0] == CATALOG["hide_quotes"]["de"]
+
+
+async def test_a_groups_admin_sets_its_language_for_everyone_there(bot: RunningBot) -> None:
+    api = bot.api
+    api.set_chat_administrators(GROUP, [GROUP_ADMIN])
+    api.group_message("/language@BriefingBot de", chat_id=GROUP, user_id=MEMBER)
+    assert await next_text(api, GROUP) == CATALOG["only_admins_language"]["en"]
+    api.group_message("/language@BriefingBot de", chat_id=GROUP, user_id=GROUP_ADMIN)
+    assert await next_text(api, GROUP) == CATALOG["language_set"]["de"]
+    api.group_message("/help@BriefingBot", chat_id=GROUP, user_id=MEMBER)
+    assert "So fragen Sie" in await next_text(api, GROUP)
+    api.group_message("/brief@BriefingBot", chat_id=GROUP, user_id=MEMBER)
+    briefing = await next_text(api, GROUP)
+    assert "<b>Briefing: alle Dokumente</b>" in briefing
+    assert "<b>Fazit</b>" in briefing
+    api.group_message(
+        "/subscribe@BriefingBot weekly mon 08:00 Iraq", chat_id=GROUP, user_id=GROUP_ADMIN
+    )
+    assert "wöchentlich am Mo um 08:00 zum Thema \u201eIraq\u201c" in await next_text(api, GROUP)
