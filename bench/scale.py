@@ -40,6 +40,7 @@ SEEDS = REPO / "seeds"
 SENTENCES_PER_PASSAGE = 3
 K = 5
 POOL_LIMIT = 3000
+NOTES_MARKER = "<!-- notes: kept when bench.scale rewrites this file -->"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class ScaleResult:
     brute_p95_ms: float
     recall_at_5: float  # HNSW top-5 against the brute-force top-5
     brute_self_top1: float  # brute force top-1 is the passage whose vector was the query
+    rss_before_mb: float  # VmRSS with models loaded and passages made, before publish
+    rss_published_mb: float  # after IndexStore.publish
+    rss_loaded_mb: float  # after the searcher, indexed sentences and statistics
     peak_rss_mb: float  # VmHWM of this process (server: the client process only)
     server_rss_mb: float | None  # the chroma run process's VmHWM, when --server
 
@@ -129,9 +133,9 @@ def synthesise(
     return passages, vectors.astype(np.float32), documents
 
 
-def _vm_hwm_mb(pid: str = "self") -> float:
+def _vm_hwm_mb(pid: str = "self", field: str = "VmHWM") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -177,9 +181,11 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
     try:
         (work / "index").mkdir(exist_ok=True)
         store = IndexStore(client, work / "index", embedder, "scale")
+        rss_before = _vm_hwm_mb(field="VmRSS")
         started = time.perf_counter()
         manifest = store.publish(passages, vectors, documents, 600)
         publish_s = time.perf_counter() - started
+        rss_published = _vm_hwm_mb(field="VmRSS")
 
         started = time.perf_counter()
         searcher = HybridSearcher(store, manifest, 1.0, 1.0)
@@ -187,6 +193,7 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
         corpus = corpus_statistics([s for group in sentences.values() for s in group])
         answerer = EvidenceAnswerer(AnswerModels.load(), corpus)
         load_s = time.perf_counter() - started
+        rss_loaded = _vm_hwm_mb(field="VmRSS")
 
         collection = store.collection(manifest)
         rng = np.random.default_rng(11)
@@ -244,6 +251,9 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
             brute_p95_ms=_pct(brute_t, 95),
             recall_at_5=float(np.mean(recalls)),
             brute_self_top1=float(np.mean(self_top1)),
+            rss_before_mb=rss_before,
+            rss_published_mb=rss_published,
+            rss_loaded_mb=rss_loaded,
             peak_rss_mb=_vm_hwm_mb(),
             server_rss_mb=_vm_hwm_mb(str(server._process.pid)) if server else None,
         )
@@ -304,8 +314,8 @@ def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out
         "",
         "| passages | backend | p50 ms | p95 ms | embed | search | of it BM25 | answer | "
         "Chroma k=5 p50/p95 | brute p50/p95 | recall@5 | self top-1 | publish s | load s | "
-        "peak RSS MB | server RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "RSS MB before/published/loaded | peak RSS MB | server RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
@@ -314,6 +324,7 @@ def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out
             f"{r.answer_p50_ms:.1f} | {r.chroma_p50_ms:.2f}/{r.chroma_p95_ms:.2f} | "
             f"{r.brute_p50_ms:.2f}/{r.brute_p95_ms:.2f} | {r.recall_at_5:.3f} | "
             f"{r.brute_self_top1:.2f} | {r.publish_seconds:.1f} | {r.load_seconds:.1f} | "
+            f"{r.rss_before_mb:.0f}/{r.rss_published_mb:.0f}/{r.rss_loaded_mb:.0f} | "
             f"{r.peak_rss_mb:.0f} | "
             f"{'' if r.server_rss_mb is None else f'{r.server_rss_mb:.0f}'} |"
         )
@@ -324,7 +335,11 @@ def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out
         + ".",
         "",
     ]
-    out.write_text("\n".join(lines), encoding="utf-8")
+    # Notes written by hand below the marker survive a re-run.
+    notes = ""
+    if out.exists() and NOTES_MARKER in (old := out.read_text(encoding="utf-8")):
+        notes = old[old.index(NOTES_MARKER) :]
+    out.write_text("\n".join(lines) + ("\n" + notes if notes else ""), encoding="utf-8")
 
 
 def main() -> None:
