@@ -103,3 +103,27 @@ def test_the_chroma_health_check_passes_on_a_serving_chroma_only(
             assert time.monotonic() < deadline, "chroma run never answered the health check"
             time.sleep(0.5)
     assert run_check(test, port) != 0  # and it fails again once the server is gone
+
+
+def test_the_replicas_file_runs_two_webhook_bots_on_one_database_behind_one_proxy() -> None:
+    replicas: dict[str, Any] = yaml.safe_load(
+        (REPO / "compose.replicas.yaml").read_text(encoding="utf-8")
+    )
+    services = replicas["services"]
+    bot = services["bot"]
+    assert bot["deploy"]["replicas"] == 2
+    environment = bot["environment"]
+    for name in environment:  # every variable is a real setting, not a typo left unread
+        assert name in {env_name(field) for field in Settings.model_fields}, name
+    url = environment[env_name("database_url")]
+    assert url.startswith("postgresql+psycopg://briefbot:")
+    assert url.endswith("@postgres/briefbot")
+    assert int(environment[env_name("webhook_port")]) == Settings().webhook_port
+    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["postgres"]["healthcheck"]["test"][1] == "pg_isready"
+    proxy = services["proxy"]
+    config_file, target, _ = proxy["volumes"][0].split(":")
+    assert target == "/etc/nginx/conf.d/default.conf"
+    nginx = (REPO / config_file).read_text(encoding="utf-8")
+    assert f"http://bot:{Settings().webhook_port}" in nginx
+    assert proxy["ports"] == [f"127.0.0.1:{Settings().webhook_port}:{Settings().webhook_port}"]
