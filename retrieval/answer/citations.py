@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from retrieval.models import Citation, IndexedSentence
@@ -29,8 +29,11 @@ def display_text(text: str) -> str:
 class Citations:
     """The citations of one answer or briefing, numbered in the order they are made."""
 
-    def __init__(self, sources_dir: Path) -> None:
-        self._sources = SourceTexts(sources_dir)
+    def __init__(
+        self, sources_dir: Path, stored: Callable[[str], str | None] | None = None
+    ) -> None:
+        """stored: a document's text as published, for files this sources dir lacks."""
+        self._sources = SourceTexts(sources_dir, stored)
         self._made: list[Citation] = []
 
     @property

@@ -292,7 +292,7 @@ class AnswerService:
         for sentence in grounding.sentences:
             for index in sentence.passages:
                 citing.setdefault(index, []).append(sentence.text)
-        citations = Citations(self._settings.sources_dir)
+        citations = Citations(self._settings.sources_dir, self._indexes.store.stored_text)
         numbers: dict[int, int] = {}
         for index, texts in citing.items():
             hit = prepared.hits[index]
@@ -317,7 +317,7 @@ class AnswerService:
         by_passage: dict[str, list[IndexedSentence]] = {}
         for sentence in chosen:
             by_passage.setdefault(sentence.passage.chunk_id, []).append(sentence)
-        citations = Citations(self._settings.sources_dir)
+        citations = Citations(self._settings.sources_dir, self._indexes.store.stored_text)
         parts: list[str] = []
         for chunk_id, group in by_passage.items():
             citation = citations.cite(group, scores.get(chunk_id, 0.0))

@@ -48,7 +48,10 @@ class BriefingService:
             about = {id(s) for s in on_topic(live, self._embedder, topic, self._settings.top_k)}
             sentences = [s for s in sentences if id(s) in about]
         extractive = build_briefing(
-            topic, live.manifest.version, sentences, Citations(self._settings.sources_dir)
+            topic,
+            live.manifest.version,
+            sentences,
+            Citations(self._settings.sources_dir, self._indexes.store.stored_text),
         )
         if self._llm is None or extractive.bottom_line is None:
             return extractive
@@ -82,7 +85,7 @@ class BriefingService:
     ) -> Briefing | None:
         """The model's briefing, each item kept only if it cites a given passage and its
         numbers are there; None without a valid bottom line."""
-        citations = Citations(self._settings.sources_dir)
+        citations = Citations(self._settings.sources_dir, self._indexes.store.stored_text)
 
         def points(items: list[str]) -> tuple[BriefingPoint, ...]:
             kept = []

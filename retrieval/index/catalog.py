@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, text
 
 from retrieval.errors import IndexUnavailableError, ReloadInProgressError
 from retrieval.models import Manifest
-from retrieval.state.database import Database, index_pointers, index_versions
+from retrieval.state.database import Database, index_pointers, index_versions, source_texts
 from retrieval.storage import set_aside, write_atomically
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.json$")
@@ -63,6 +63,16 @@ class IndexCatalog(Protocol):
         ...
 
     def forget(self, version: int) -> None: ...
+
+    def save_sources(self, texts: Mapping[str, str]) -> None:
+        """The texts of a version's documents, by content hash, for replicas without the file."""
+        ...
+
+    def source_text(self, content_hash: str) -> str | None: ...
+
+    def drop_unused_sources(self) -> None:
+        """Drop the stored texts no version's manifest names."""
+        ...
 
     def close(self) -> None: ...
 
@@ -159,6 +169,16 @@ class FileCatalog:
 
     def forget(self, version: int) -> None:
         (self._dir / f"v{version}.json").unlink(missing_ok=True)
+
+    # The files of the sources dir are the texts: nothing else is kept.
+    def save_sources(self, texts: Mapping[str, str]) -> None:
+        return
+
+    def source_text(self, content_hash: str) -> str | None:
+        return None
+
+    def drop_unused_sources(self) -> None:
+        return
 
     def close(self) -> None:
         """Nothing is held open between calls."""
@@ -293,6 +313,35 @@ class DatabaseCatalog:
                     & (index_versions.c.version == version)
                 )
             )
+
+    def save_sources(self, texts: Mapping[str, str]) -> None:
+        with self._database.transaction() as connection:
+            for content_hash, body in texts.items():
+                self._database.upsert(
+                    connection,
+                    source_texts,
+                    {"content_hash": content_hash, "text": body},
+                    keys=("content_hash",),
+                )
+
+    def source_text(self, content_hash: str) -> str | None:
+        with self._database.transaction() as connection:
+            return connection.execute(
+                select(source_texts.c.text).where(source_texts.c.content_hash == content_hash)
+            ).scalar()
+
+    def drop_unused_sources(self) -> None:
+        # Texts are kept by content, shared by every index name in this database.
+        used: set[str] = set()
+        with self._database.transaction() as connection:
+            for raw in connection.execute(select(index_versions.c.manifest)).scalars():
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    used |= set(Manifest.from_json(raw).content_hashes().values())
+            stored = set(connection.execute(select(source_texts.c.content_hash)).scalars())
+            if stale := stored - used:
+                connection.execute(
+                    delete(source_texts).where(source_texts.c.content_hash.in_(stale))
+                )
 
     def close(self) -> None:
         self._database.close()

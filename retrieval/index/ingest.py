@@ -148,7 +148,8 @@ class Ingestor:
             old_ids = self._store.chunk_ids(previous) if previous else set()
             if progress is not None:
                 progress("writing", 0, 1)
-            manifest = self._store.publish(flat, vectors, infos, self._chunk_chars)
+            texts = {doc.content_hash: doc.text for doc in documents}
+            manifest = self._store.publish(flat, vectors, infos, self._chunk_chars, texts)
             if progress is not None:
                 progress("writing", 1, 1)
             return self._report(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,6 +231,13 @@ class IndexStore:
     def manifest(self, version: int) -> Manifest:
         return self._catalog.manifest(version)
 
+    def stored_text(self, doc_id: str) -> str | None:
+        """The live version's text of a document, as published (database catalog only), for
+        a replica whose sources dir lacks the file; None otherwise."""
+        manifest = self.current()
+        content_hash = manifest.content_hashes().get(doc_id) if manifest else None
+        return None if content_hash is None else self._catalog.source_text(content_hash)
+
     def is_intact(self, manifest: Manifest) -> bool:
         """The version's collection exists and holds every chunk its manifest lists."""
         try:
@@ -291,6 +298,7 @@ class IndexStore:
         vectors: Matrix,
         documents: Sequence[DocumentInfo],
         chunk_chars: int,
+        texts: Mapping[str, str] | None = None,
     ) -> Manifest:
         """Build a complete new version, then make it the live one. Call under writer_lock.
         A write that fails (a full disk, say) raises IngestError with the pointer unmoved:
@@ -300,6 +308,7 @@ class IndexStore:
             with self._reaching():
                 manifest, collection = self._create_collection(chunk_chars, documents)
                 self._fill(collection, passages, vectors)
+            self._catalog.save_sources(texts or {})  # before the manifest that needs them
             self._catalog.save_manifest(manifest)
             self._catalog.point_to(manifest.version, previous)
         except (OSError, ChromaError, DatabaseUnavailableError) as error:
@@ -404,3 +413,4 @@ class IndexStore:
         for version in versions:
             if version not in keep:
                 self._catalog.forget(version)
+        self._catalog.drop_unused_sources()

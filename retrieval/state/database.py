@@ -147,6 +147,12 @@ index_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("manifest", Text, nullable=False),  # Manifest.to_json(), written once
 )
+source_texts = Table(
+    "source_texts",
+    metadata,
+    Column("content_hash", String(80), primary_key=True),  # SourceDocument.content_hash
+    Column("text", Text, nullable=False),  # the decoded text its offsets count in
+)
 schema_migrations = Table(
     "schema_migrations",
     metadata,
@@ -179,7 +185,7 @@ def _scheduler_tables(connection: Connection, data_dir: Path) -> None:
 
 
 def _index_tables(connection: Connection, data_dir: Path) -> None:
-    metadata.create_all(connection, tables=[index_pointers, index_versions])
+    metadata.create_all(connection, tables=[index_pointers, index_versions, source_texts])
 
 
 def _chat_language(connection: Connection, data_dir: Path) -> None:
@@ -256,7 +262,9 @@ MIGRATIONS: Sequence[Migration] = (
     ),
     Migration(3, "leases and briefing runs: one scheduler among replicas", _scheduler_tables),
     Migration(4, "a language per chat", _chat_language),
-    Migration(5, "index pointers and manifests: one index for replicas", _index_tables),
+    Migration(
+        5, "index pointers, manifests and source texts: one index for replicas", _index_tables
+    ),
 )
 
 

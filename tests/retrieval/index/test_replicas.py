@@ -3,6 +3,7 @@ publishes or rolls back is what the other answers from, and their reloads take t
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,3 +104,29 @@ def test_a_publish_by_one_replica_keeps_the_version_the_other_published(
     assert a.rollback().version == first.version
     assert a.indexes.store.is_intact(a.manifest())
     assert second.version == first.version + 1
+
+
+@pytest.mark.parametrize("backend", ["server"], indirect=True)
+def test_a_document_only_one_replica_has_is_quoted_verbatim_on_the_other(
+    make_settings: Callable[..., Settings], postgres: PostgresServer, tmp_path: Path, sources: Path
+) -> None:
+    url = postgres.new_database()
+    uploaded = tmp_path / "sources-a"
+    shutil.copytree(sources, uploaded)
+    (uploaded / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
+    a = open_knowledge_base(
+        make_settings(data_dir=tmp_path / "a", sources_dir=uploaded, database_url=url)
+    )
+    b = open_knowledge_base(make_settings(data_dir=tmp_path / "b", database_url=url))
+    try:
+        a.ingest()
+        answer = b.ask(BRIDGE_QUESTION)  # b's sources dir has no bridge.txt
+        assert [c.document for c in answer.citations] == ["bridge.txt"]
+        assert answer.citations[0].quote in BRIDGE
+        (uploaded / "bridge.txt").unlink()
+        a.ingest()  # once no version names it, its text goes from the database too
+        a.ingest()
+        assert a.indexes.store.stored_text("bridge.txt") is None
+    finally:
+        a.close()
+        b.close()
