@@ -83,8 +83,10 @@ def render_answer(answer: Answer) -> str:
 # What each ingest stage counts (retrieval.models.IngestProgress).
 _STAGE_UNITS = {"reading": "file", "embedding": "text", "writing": "version"}
 
-progress_log = logging.getLogger("briefbot.progress")
-progress_log.setLevel(logging.INFO)  # shown although the CLI logs at WARNING
+# What an operator watches for (ingest progress, the start line): shown although the CLI
+# logs at WARNING.
+operator_log = logging.getLogger("briefbot.operator")
+operator_log.setLevel(logging.INFO)
 
 
 class IngestProgressView:
@@ -130,7 +132,7 @@ class IngestProgressView:
                 total=total, desc=stage, unit=unit, file=self._stream, **_screen(self._stream)
             )
         else:
-            progress_log.info("%s: %d %s(s)", stage, total, unit)
+            operator_log.info("%s: %d %s(s)", stage, total, unit)
 
     def _end(self, finished: bool) -> None:
         if not self._open:
@@ -140,7 +142,7 @@ class IngestProgressView:
             self._bar.close()
             self._bar = None
         elif finished:
-            progress_log.info(
+            operator_log.info(
                 "%s done: %d %s(s) in %.2f s",
                 self._stage,
                 self._done,
@@ -302,8 +304,18 @@ def cmd_chat(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
     if isinstance(sys.stdin, io.TextIOWrapper):
         sys.stdin.reconfigure(errors="replace")
     kb.ensure_index()
+    manifest = kb.manifest()
+    # One line an operator can check the start against (never a secret), as the bot logs.
+    operator_log.info(
+        "serving the console: %s answers from index v%d (documents %d, passages %d, %s)",
+        kb.mode,
+        manifest.version,
+        len(manifest.documents),
+        manifest.chunk_count,
+        manifest.embedder,
+    )
     if interactive:
-        titles = ", ".join(doc.title for doc in kb.manifest().documents[:3])
+        titles = ", ".join(doc.title for doc in manifest.documents[:3])
         print(f"Ask about: {titles} ({kb.mode} answers).", file=out)
         print("/reset forgets the conversation; an empty line or Ctrl-D quits.", file=out)
     history: deque[Turn] = deque(maxlen=args.settings.history_turns)

@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -150,6 +151,11 @@ def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Pat
     assert "Cato Institute" in result.stdout
     assert "Sources:\n  [1]" in result.stdout
     assert "The documents don't cover this." in result.stdout
+    # The start line, on stderr: what it serves, never a secret.
+    assert re.search(
+        r"serving the console: extractive answers from index v\d+ \(documents 1, passages \d+, ",
+        result.stderr,
+    ), result.stderr
 
 
 def test_bytes_that_are_not_utf8_are_asked_not_crashed_on(env: dict[str, str]) -> None:

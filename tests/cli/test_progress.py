@@ -41,11 +41,11 @@ def test_off_a_terminal_each_stage_logs_its_start_and_its_end(env: dict[str, str
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     for stage in STAGES:
-        started = [line for line in lines if re.search(rf"briefbot\.progress: {stage}: \d+", line)]
+        started = [line for line in lines if re.search(rf"briefbot\.operator: {stage}: \d+", line)]
         ended = [
             line
             for line in lines
-            if re.search(rf"briefbot\.progress: {stage} done: \d+ \w+\(s\) in [\d.]+ s$", line)
+            if re.search(rf"briefbot\.operator: {stage} done: \d+ \w+\(s\) in [\d.]+ s$", line)
         ]
         assert len(started) == 1, result.stderr
         assert len(ended) == 1, result.stderr
@@ -78,7 +78,7 @@ def test_json_output_stays_json_alone_on_stdout(env: dict[str, str]) -> None:
     assert json.loads(line)["grounded"] is True
     sources = run(env, "sources", "--json")
     assert json.loads(sources.stdout)["version"] == 1
-    assert "briefbot.progress" not in result.stderr + sources.stderr
+    assert "briefbot.operator" not in result.stderr + sources.stderr
 
 
 def test_on_a_terminal_each_stage_shows_a_bar(env: dict[str, str]) -> None:
@@ -115,7 +115,7 @@ def test_on_a_terminal_each_stage_shows_a_bar(env: dict[str, str]) -> None:
         rate = rf"({unit}/s|s/{unit})"  # tqdm turns a rate below 1 over
         assert re.search(rf"{stage}: 100%\|[^|]*\| ({total})/\1 \[[^\]]*{rate}\]", text), text
     assert re.search(r"writing: 100%\|[^|]*\| 1/1 ", text), text
-    assert "briefbot.progress" not in text  # a bar, not log lines
+    assert "briefbot.operator" not in text  # a bar, not log lines
     assert out.startswith("Indexed v1: 1 documents, 6 chunks")
 
 
