@@ -264,9 +264,9 @@ class Settings(BaseSettings):
         default=None,
         description="Database of the bot's state (answers and votes, subscriptions, audit log, "
         "conversations): postgresql+psycopg://user:password@host/db for several replicas. "
-        "When set, it also holds the index pointer and manifests, so replicas sharing it and "
-        "a Chroma server serve one index. Unset: the SQLite file state.sqlite in the data dir "
-        "(and the index pointer in the data dir).",
+        "Set together with BRIEFBOT_CHROMA_HOST, it also holds the index pointer and "
+        "manifests, so replicas sharing both serve one index. Unset: the SQLite file "
+        "state.sqlite in the data dir (and the index pointer in the data dir).",
     )
     conversation_hours: float = Field(
         default=24.0,

@@ -36,15 +36,17 @@ def open_live_indexes(settings: Settings) -> LiveIndexes:
     client = chroma_client(settings)  # first: an unreachable server fails before a model loads
     embedder = make_embedder(settings)
     index_dir = settings.data_dir / "index"
-    # A database the operator named is shared by replicas: the index pointer lives there too,
-    # so a reload through one replica is what all of them serve.
+    # A database the operator named and a Chroma server are what replicas share: the index
+    # pointer then lives in the database, so a reload through one replica is what all of them
+    # serve. Embedded Chroma is this data dir's alone, and so is its pointer.
+    shared = settings.database_url is not None and settings.chroma_host is not None
     catalog: IndexCatalog = (
         DatabaseCatalog(
             Database(settings.state_database_url, settings.data_dir),
             settings.index_name,
             index_dir,
         )
-        if settings.database_url is not None
+        if shared
         else FileCatalog(index_dir)
     )
     store = IndexStore(client, index_dir, embedder, settings.index_name, catalog=catalog)
