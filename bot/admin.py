@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from bot.briefings import after_reload
 from bot.context import BriefContext, Services
 from bot.messages import Messages, chat_messages
+from bot.progress import ReloadProgress
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
 from retrieval.models import DocumentInfo, IngestReport
@@ -89,9 +90,10 @@ async def _reload(
     **detail: object,
 ) -> IngestReport | None:
     services = context.services
-    await message.reply_text(texts.get("reloading"))
+    reloading = await message.reply_text(texts.get("reloading"))
+    progress = ReloadProgress(reloading, texts, asyncio.get_running_loop())
     try:
-        report = await asyncio.to_thread(services.knowledge.ingest, False)
+        report = await asyncio.to_thread(services.knowledge.ingest, False, progress)
     except BriefbotError as error:
         await _audit(services, user, action, f"failed: {error}", **detail)
         await message.reply_text(

@@ -402,6 +402,22 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Перезагружаю документы\u2026",
         "de": "Lade die Dokumente neu\u2026",
     },
+    # bot/progress.py: the reloading message, edited with the stage reached
+    "reload_progress_reading": {
+        "en": "Reloading: {done} of {total} files read\u2026",
+        "ru": "Перезагрузка: прочитано файлов: {done} из {total}\u2026",
+        "de": "Neu laden: {done} von {total} Dateien gelesen\u2026",
+    },
+    "reload_progress_embedding": {
+        "en": "Reloading: {done} of {total} new texts embedded\u2026",
+        "ru": "Перезагрузка: обработано новых текстов: {done} из {total}\u2026",
+        "de": "Neu laden: {done} von {total} neuen Texten eingebettet\u2026",
+    },
+    "reload_progress_writing": {
+        "en": "Reloading: writing the new index version\u2026",
+        "ru": "Перезагрузка: записываю новую версию индекса\u2026",
+        "de": "Neu laden: schreibe die neue Indexversion\u2026",
+    },
     "reload_unchanged": {
         "en": "Nothing changed: index v{version}, {documents} documents.",
         "ru": "Ничего не изменилось: индекс v{version}, документов: {documents}.",

@@ -19,11 +19,13 @@ BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 # The first argument of a lookup: messages.get("help"), texts.get("a" if x else "b", ...).
 LOOKUP = re.compile(r"""(?:\b(?:messages|texts|ENGLISH)|\))\.get\(\s*([^,)]*)""")
 KEY = re.compile(r"""(f?)["']([a-z_]+)[{"']""")
-# Keys built at run time: the menu's cmd_<name>, the weekdays' day_<mon>, the briefing sections.
+# Keys built at run time: the menu's cmd_<name>, the weekdays' day_<mon>, the briefing
+# sections, the reload's stages (bot/progress.py).
 BUILT = (
     {f"cmd_{name}" for name in MENU}
     | {f"day_{day}" for day in WEEKDAYS}
     | {"key_points", "positions", "unclear"}
+    | {f"reload_progress_{stage}" for stage in ("reading", "embedding", "writing")}
 )
 
 
