@@ -222,6 +222,15 @@ def write_markdown(
             f"| {telegram.answers_per_second:.1f} |",
         ]
     lines += ["", "## CLI start-up", "", startup_markdown(startup)]
+    lines += [
+        "",
+        "## Elsewhere",
+        "",
+        "Scale (1k, 10k, 100k passages; embedded Chroma and `chroma run`, against NumPy brute "
+        "force): [benchmarks-scale.md](benchmarks-scale.md), written by `python -m bench.scale`. "
+        "Two replicas on PostgreSQL (reload visibility, scheduler failover): "
+        '`python -m bench.replicas`, numbers in the README\'s "Running several replicas".',
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
