@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -300,8 +301,8 @@ def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out
         "# Scale: 1k, 10k, 100k passages",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.scale` on "
-        f"{machine()}. The machine was shared with other engineers running tests at the same "
-        "time: the numbers are noisy (latencies more than RSS).",
+        f"{machine()}; load average {os.getloadavg()[0]:.1f} when it ended (anything else "
+        "running makes latencies noisy, RSS much less).",
         "",
         "Synthetic passages: three real sentences each (seeds/ and the news corpus, read in "
         "place), drawn at random; vectors are the normalised sum of the sentences' wordllama "
