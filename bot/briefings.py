@@ -128,6 +128,7 @@ async def _guarded(
     message: Message,
     context: BriefContext,
     subject: str | None,
+    texts: Messages,
     deliver: Callable[[], Awaitable[None]],
 ) -> None:
     """Run one delivery unless the same one is running or was just delivered here."""
@@ -140,8 +141,8 @@ async def _guarded(
         await message.reply_chat_action(ChatAction.TYPING)
         await deliver()
         delivered = True
-    except QuestionError as error:
-        await message.reply_text(str(error))
+    except QuestionError as error:  # a topic that is too long
+        await message.reply_text(texts.get(f"question_{error.reason}", **error.values))
     finally:
         guard.end(key, delivered)
 
@@ -158,6 +159,7 @@ async def brief(update: Update, context: BriefContext) -> None:
         message,
         context,
         topic,
+        texts,
         lambda: deliver_briefing(
             context.bot, context.services, message.chat_id, thread, topic, texts
         ),
@@ -175,6 +177,7 @@ async def whatsnew(update: Update, context: BriefContext) -> None:
         message,
         context,
         "\x00whatsnew",
+        texts,
         lambda: deliver_whatsnew(
             context.bot, context.services, message.chat_id, thread, None, False, texts
         ),

@@ -265,7 +265,7 @@ async def _answer(
     try:
         cleaned = services.knowledge.check_question(question)
     except QuestionError as error:
-        await message.reply_text(str(error))
+        await message.reply_text(texts.get(f"question_{error.reason}", **error.values))
         return
     user_id = message.from_user.id if message.from_user else None
     if (refusal := services.question_limits.admit(user_id, message.chat_id)) is not None:

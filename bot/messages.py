@@ -418,6 +418,17 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Перезагрузка: записываю новую версию индекса\u2026",
         "de": "Neu laden: schreibe die neue Indexversion\u2026",
     },
+    # QuestionError, by its reason
+    "question_empty": {
+        "en": "Please ask a question: the message was empty.",
+        "ru": "Задайте, пожалуйста, вопрос: сообщение было пустым.",
+        "de": "Bitte stellen Sie eine Frage: die Nachricht war leer.",
+    },
+    "question_too_long": {
+        "en": "That question is {length:,} characters long; please keep it under {limit:,}.",
+        "ru": "В вопросе {length:,} символов; пожалуйста, уложитесь в {limit:,}.",
+        "de": "Die Frage ist {length:,} Zeichen lang; bitte bleiben Sie unter {limit:,}.",
+    },
     "reload_unchanged": {
         "en": "Nothing changed: index v{version}, {documents} documents.",
         "ru": "Ничего не изменилось: индекс v{version}, документов: {documents}.",

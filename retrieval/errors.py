@@ -21,7 +21,13 @@ class IngestError(BriefbotError):
 
 
 class QuestionError(BriefbotError):
-    """The question cannot be answered as asked (empty, too long)."""
+    """The question cannot be answered as asked. `reason` ("empty", "too_long") and `values`
+    let a front end say it in the user's language; the message is the English of it."""
+
+    def __init__(self, message: str, reason: str, **values: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.values = values
 
 
 class IndexUnavailableError(BriefbotError):

@@ -343,10 +343,13 @@ def check_question(question: str, limit: int) -> str:
     readable = question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     cleaned = " ".join(readable.split())
     if not cleaned:
-        raise QuestionError("Please ask a question: the message was empty.")
+        raise QuestionError("Please ask a question: the message was empty.", "empty")
     if len(cleaned) > limit:
         raise QuestionError(
-            f"That question is {len(cleaned):,} characters long; please keep it under {limit:,}."
+            f"That question is {len(cleaned):,} characters long; please keep it under {limit:,}.",
+            "too_long",
+            length=len(cleaned),
+            limit=limit,
         )
     return cleaned
 

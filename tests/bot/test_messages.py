@@ -26,6 +26,7 @@ BUILT = (
     | {f"day_{day}" for day in WEEKDAYS}
     | {"key_points", "positions", "unclear"}
     | {f"reload_progress_{stage}" for stage in ("reading", "embedding", "writing")}
+    | {"question_empty", "question_too_long"}  # by QuestionError.reason
 )
 
 
@@ -59,7 +60,7 @@ def test_every_key_used_in_bot_exists_and_every_key_is_used() -> None:
     for argument in LOOKUP.findall(source):
         for prefix, key in KEY.findall(argument):
             (built if prefix else used).add(key)  # f"day_{...}" is a key built at run time
-    assert built == {"cmd_", "day_"}
+    assert built == {"cmd_", "day_", "question_"}
     assert used - set(CATALOG) == set(), "looked up but not in the catalog"
     assert set(CATALOG) >= BUILT
     assert set(CATALOG) - used - BUILT == set(), "in the catalog but never used"
@@ -168,3 +169,14 @@ async def test_a_groups_admin_sets_its_language_for_everyone_there(bot: RunningB
         "/subscribe@BriefingBot weekly mon 08:00 Iraq", chat_id=GROUP, user_id=GROUP_ADMIN
     )
     assert "wöchentlich am Mo um 08:00 zum Thema \u201eIraq\u201c" in await next_text(api, GROUP)
+
+
+async def test_a_question_too_long_is_refused_in_the_users_language(bot: RunningBot) -> None:
+    api = bot.api
+    speaks(api, 502, "ru")
+    await next_text(api, 502)
+    limit = bot.services.settings.max_question_chars
+    api.private_message("x" * (limit + 5), user_id=502)
+    assert await next_text(api, 502) == Messages("ru").get(
+        "question_too_long", length=limit + 5, limit=limit
+    )
