@@ -92,10 +92,12 @@ def test_on_a_terminal_each_stage_shows_a_bar(env: dict[str, str]) -> None:
     finally:
         os.close(terminal)
     shown = b""
+    # poll, not select: in a full test run this process has more than select's 1024 fds open.
+    watch = select.poll()
+    watch.register(controller, select.POLLIN)
     with process:
         while True:
-            ready, _, _ = select.select([controller], [], [], 180)
-            if not ready:
+            if not watch.poll(180_000):
                 process.kill()
                 raise AssertionError(f"no output on the terminal for 180 s: {shown!r}")
             try:
