@@ -4,7 +4,6 @@ and two replicas on one database share the conversation a follow-up needs."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -17,6 +16,7 @@ from config import Settings
 from retrieval.composition import open_knowledge_base
 from tests.conftest import REPO
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.chroma_server import free_port
 from tests.fakes.model_replies import cites
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.fakes.postgres import PostgresServer
@@ -25,12 +25,6 @@ KEY = "sk-fake-test-key-0014"
 SECRET = "a-webhook-secret-of-replicas"
 QUESTION = "How many U.S. troops are stationed in Iraq?"
 WRITTEN = "About 2,500 U.S. troops are stationed in Iraq."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

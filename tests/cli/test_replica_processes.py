@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,18 +18,12 @@ import httpx
 from bot.webhook import SECRET_HEADER
 from tests.conftest import SEED
 from tests.fakes.bot_api import DEFAULT_USER_ID, FakeBotApi
-from tests.fakes.chroma_server import ChromaServer
+from tests.fakes.chroma_server import ChromaServer, free_port
 from tests.fakes.postgres import PostgresServer
 
 TOKEN = "4242:fake-token-for-replicas"
 SECRET = "a-webhook-secret-of-replicas"
 BRIDGE = "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Replica:
