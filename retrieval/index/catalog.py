@@ -83,7 +83,7 @@ def _file_lock(path: Path, wait: bool) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ReloadInProgressError(_BUSY) from None
+            raise ReloadInProgressError(_BUSY, "reload_running") from None
         try:
             yield
         finally:
@@ -92,7 +92,9 @@ def _file_lock(path: Path, wait: bool) -> Iterator[None]:
 
 def _damaged(version: int) -> IndexUnavailableError:
     return IndexUnavailableError(
-        f"index version {version} was damaged and is set aside; reloading rebuilds it"
+        f"index version {version} was damaged and is set aside; reloading rebuilds it",
+        "index_version_set_aside",
+        version=version,
     )
 
 
@@ -132,7 +134,11 @@ class FileCatalog:
                 set_aside(path, f"unreadable: {error}")
             return {}
         except OSError as error:
-            raise IndexUnavailableError(f"the index pointer is unreadable ({error})") from None
+            raise IndexUnavailableError(
+                f"the index pointer is unreadable ({error})",
+                "pointer_unreadable",
+                detail=str(error),
+            ) from None
 
     def point_to(self, version: int, previous: int | None) -> None:
         pointer = {"version": version} | ({"previous": previous} if previous else {})
@@ -150,7 +156,10 @@ class FileCatalog:
             raise _damaged(version) from None
         except OSError as error:
             raise IndexUnavailableError(
-                f"index version {version} is unreadable ({error})"
+                f"index version {version} is unreadable ({error})",
+                "index_version_unreadable",
+                version=version,
+                detail=str(error),
             ) from None
 
     def save_manifest(self, manifest: Manifest) -> None:
@@ -237,7 +246,7 @@ class DatabaseCatalog:
             elif not connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": self._lock_key}
             ).scalar():
-                raise ReloadInProgressError(_BUSY)
+                raise ReloadInProgressError(_BUSY, "reload_running")
             connection.commit()  # the lock is the session's: no transaction is held open
             try:
                 yield
@@ -271,7 +280,9 @@ class DatabaseCatalog:
                 )
             ).scalar()
         if raw is None:
-            raise IndexUnavailableError(f"index version {version} has no manifest")
+            raise IndexUnavailableError(
+                f"index version {version} has no manifest", "no_manifest", version=version
+            )
         try:
             return Manifest.from_json(raw)
         except (ValueError, KeyError, TypeError):

@@ -182,8 +182,9 @@ class OpenAIEmbedder(Embedder):
         try:
             response = model.embeddings.create(model=self._model_name, input=texts)
         except openai.APIError as error:
+            kind = type(error).__name__
             raise EmbeddingError(
-                f"the embedding service failed ({type(error).__name__})"
+                f"the embedding service failed ({kind})", "embedding_failed", kind=kind
             ) from None
         return np.asarray([item.embedding for item in response.data], dtype=np.float32)
 

@@ -81,15 +81,23 @@ class Ingestor:
         """Every source document, or IngestError naming each file that cannot be used.
         progress, when given, is told "reading" after each file."""
         if not self._sources_dir.is_dir():
-            raise IngestError(f"the sources dir {self._sources_dir} does not exist")
+            raise IngestError(
+                f"the sources dir {self._sources_dir} does not exist",
+                reason="no_sources_dir",
+                path=str(self._sources_dir),
+            )
         paths = discover_sources(self._sources_dir)
         if not paths:
+            kinds, last = ", ".join(SUPPORTED_SUFFIXES[:-1]), SUPPORTED_SUFFIXES[-1]
             raise IngestError(
-                f"the sources dir {self._sources_dir} has no "
-                f"{' or '.join(SUPPORTED_SUFFIXES)} files"
+                f"the sources dir {self._sources_dir} has no {kinds} or {last} files",
+                reason="no_sources",
+                path=str(self._sources_dir),
+                kinds=kinds,
+                last=last,
             )
         documents: list[SourceDocument] = []
-        failures: dict[str, str] = {}
+        failures: dict[str, DocumentError] = {}
         if progress is not None:
             progress("reading", 0, len(paths))
         for done, path in enumerate(paths, start=1):
@@ -98,7 +106,7 @@ class Ingestor:
                 text = read_source_text(path, self._max_document_bytes)
                 documents.append(parse_document(path, doc_id, text))
             except DocumentError as error:
-                failures[doc_id] = f"{doc_id} {error}"
+                failures[doc_id] = error
             if progress is not None:
                 progress("reading", done, len(paths))
         if failures:
@@ -106,6 +114,9 @@ class Ingestor:
                 f"nothing was changed: {len(failures)} of {len(paths)} "
                 "source files cannot be used",
                 failures,
+                reason="sources_unusable",
+                failed=len(failures),
+                total=len(paths),
             )
         return documents
 

@@ -114,14 +114,19 @@ class LiveIndexes:
     def _require_manifest(self) -> Manifest:
         manifest = self._store.current()
         if manifest is None:
-            raise IndexUnavailableError("nothing is indexed yet; run `briefbot ingest`")
+            raise IndexUnavailableError(
+                "nothing is indexed yet; run `briefbot ingest`", "nothing_indexed"
+            )
         return manifest
 
     def _load(self, manifest: Manifest) -> LiveIndex:
         if manifest.embedder != self._embedder.identity:
             raise IndexUnavailableError(
                 f"the index was built with {manifest.embedder}, not {self._embedder.identity}; "
-                "run `briefbot ingest` to re-index"
+                "run `briefbot ingest` to re-index",
+                "embedder_changed",
+                built_with=manifest.embedder,
+                embedder=self._embedder.identity,
             )
         searcher = HybridSearcher(
             self._store, manifest, self._settings.vector_weight, self._settings.lexical_weight

@@ -95,10 +95,10 @@ def open_chroma_server(host: str, port: int, ssl: bool, token: SecretStr | None)
             host=host, port=port, ssl=ssl, headers=headers, settings=settings
         )
     except Exception as error:  # Chroma wraps a refused connection or a 401 in several types
-        message = _unreachable(f"{host}:{port}", error)
+        detail = str(error)
         if token:  # a proxy's refusal may echo what it was sent
-            message = message.replace(token.get_secret_value(), "***")
-        raise IndexServerUnreachableError(message) from None
+            detail = detail.replace(token.get_secret_value(), "***")
+        raise _unreachable(f"{host}:{port}", detail) from None
 
 
 def chroma_client(settings: Settings) -> ClientAPI:
@@ -110,11 +110,15 @@ def chroma_client(settings: Settings) -> ClientAPI:
     )
 
 
-def _unreachable(server: str, error: Exception) -> str:
-    # The error's text comes from the connection or the server's reply, never our headers.
-    return (
-        f"the Chroma server at {server} cannot be used ({error}); start it, or check "
-        "BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL and BRIEFBOT_CHROMA_TOKEN"
+def _unreachable(server: str, detail: str) -> IndexServerUnreachableError:
+    # The detail comes from the connection or the server's reply, never our headers.
+    return IndexServerUnreachableError(
+        f"the Chroma server at {server} cannot be used ({detail}); start it, or check "
+        "BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL and "
+        "BRIEFBOT_CHROMA_TOKEN",
+        "index_server_unreachable",
+        server=server,
+        detail=detail,
     )
 
 
@@ -186,7 +190,7 @@ class IndexStore:
         try:
             yield
         except httpx.TransportError as error:
-            raise IndexServerUnreachableError(_unreachable(str(self._server), error)) from None
+            raise _unreachable(str(self._server), str(error)) from None
 
     def check_reachable(self) -> None:
         """IndexServerUnreachableError unless Chroma answers (embedded: always)."""
@@ -217,10 +221,16 @@ class IndexStore:
         pointer = self._catalog.pointer()
         previous = pointer.get("previous")
         if previous is None:
-            raise IndexUnavailableError("there is no previous index version to roll back to")
+            raise IndexUnavailableError(
+                "there is no previous index version to roll back to", "no_previous_version"
+            )
         manifest = self.manifest(previous)
         if not self.is_intact(manifest):
-            raise IndexUnavailableError(f"the previous index version {previous} is incomplete")
+            raise IndexUnavailableError(
+                f"the previous index version {previous} is incomplete",
+                "previous_version_incomplete",
+                version=previous,
+            )
         self._catalog.point_to(previous, pointer.get("version"))
         return manifest
 
@@ -258,7 +268,10 @@ class IndexStore:
             raise
         except Exception as error:  # Chroma raises several types for a missing collection
             raise IndexUnavailableError(
-                f"index version {manifest.version} is damaged ({error}); run `briefbot ingest`"
+                f"index version {manifest.version} is damaged ({error}); run `briefbot ingest`",
+                "index_version_damaged",
+                version=manifest.version,
+                detail=str(error),
             ) from error
 
     def passages(self, manifest: Manifest) -> list[Passage]:
@@ -313,7 +326,9 @@ class IndexStore:
             self._catalog.point_to(manifest.version, previous)
         except (OSError, ChromaError, DatabaseUnavailableError) as error:
             raise IngestError(
-                f"nothing was changed: the new index could not be written ({error})"
+                f"nothing was changed: the new index could not be written ({error})",
+                reason="index_not_written",
+                detail=str(error),
             ) from error
         try:
             with self._reaching():

@@ -57,15 +57,18 @@ def sha256(text: str) -> str:
 def decode_source(data: bytes) -> str:
     """Decode a source file's bytes, or raise DocumentError saying why it is not usable text."""
     if b"\x00" in data[:8192]:
-        raise DocumentError("is a binary file, not text")
+        raise DocumentError("is a binary file, not text", "binary")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DocumentError(
-            f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
+            f"is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})",
+            "not_utf8",
+            byte=data[error.start],
+            offset=error.start,
         ) from None
     if not text.strip():
-        raise DocumentError("is empty")
+        raise DocumentError("is empty", "empty")
     return text
 
 
@@ -75,9 +78,12 @@ def read_source_text(path: Path, max_bytes: int) -> str:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)  # never more, even if the file grows meanwhile
     except OSError as error:
-        raise DocumentError(f"cannot be read ({error.strerror or error})") from None
+        detail = str(error.strerror or error)
+        raise DocumentError(f"cannot be read ({detail})", "read_failed", detail=detail) from None
     if len(data) > max_bytes:
-        raise DocumentError(f"is over the size limit of {max_bytes:,} bytes")
+        raise DocumentError(
+            f"is over the size limit of {max_bytes:,} bytes", "too_big", max_bytes=max_bytes
+        )
     return decode_source(data)
 
 
@@ -297,7 +303,7 @@ def parse_document(path: Path, doc_id: str, text: str) -> SourceDocument:
         if body is not None:
             sections.append(Section(heading, body))
     if not sections:
-        raise DocumentError("has headings but no body text")
+        raise DocumentError("has headings but no body text", "no_body_text")
     stated_date = _parse_date(fields["date"]) if fields.get("date") else None
     return SourceDocument(
         doc_id=doc_id,

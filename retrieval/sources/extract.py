@@ -3,7 +3,8 @@
 `extract` checks that a file really is what its name says, pulls out its text and returns it
 as Markdown ready to be saved as a `.md` source file: `# Title` first when a title is known,
 `## Heading` for sections, paragraphs separated by one blank line. Anything unusable raises
-DocumentError with a reason that reads after the file name ("report.pdf is empty").
+DocumentError with a reason that reads after the file name ("report.pdf is empty"), and its
+reason code for the bot to say it in the admin's language.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from retrieval.sources.documents import decode_source
 
 SUPPORTED_UPLOADS = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
 
-# What a file's name promises, as "<name> is not ...".
+# What a file's name promises, as "<name> is not ...". These and _FOUND are also the
+# `expected` and `found` values of a "mismatch" DocumentError, which the bot words as
+# error_expected_<key> and error_found_<key>.
 _EXPECTED = {
     ".txt": "plain text",
     ".md": "Markdown text",
@@ -47,7 +50,7 @@ _FOUND = {
     "pptx": "it looks like a PowerPoint presentation",
     "odf": "it looks like an OpenDocument file",
     "zip": "it looks like a ZIP archive",
-    "damaged-zip": "it looks like a damaged ZIP archive",
+    "damaged_zip": "it looks like a damaged ZIP archive",
     "ole": "it looks like an old-format Office file (.doc, .xls or .ppt)",
     "exe": "it looks like a Windows program",
     "elf": "it looks like a Linux program",
@@ -145,21 +148,35 @@ def extract(data: bytes, file_name: str, max_bytes: int) -> ExtractedDocument:
     """The text of an uploaded file as Markdown, or DocumentError saying why it is unusable."""
     suffix = PurePath(file_name).suffix.lower()
     if suffix not in SUPPORTED_UPLOADS:
-        kinds = ", ".join(SUPPORTED_UPLOADS[:-1]) + " or " + SUPPORTED_UPLOADS[-1]
-        what = f"an unsupported file type ({suffix})" if suffix else "no file extension"
-        raise DocumentError(f"has {what}; upload {kinds}")
+        kinds, last = ", ".join(SUPPORTED_UPLOADS[:-1]), SUPPORTED_UPLOADS[-1]
+        if not suffix:
+            raise DocumentError(
+                f"has no file extension; upload {kinds} or {last}",
+                "no_extension",
+                kinds=kinds,
+                last=last,
+            )
+        raise DocumentError(
+            f"has an unsupported file type ({suffix}); upload {kinds} or {last}",
+            "unsupported_type",
+            suffix=suffix,
+            kinds=kinds,
+            last=last,
+        )
     if not data:
-        raise DocumentError("is empty")
+        raise DocumentError("is empty", "empty")
     if len(data) > max_bytes:
-        raise DocumentError(f"is over the size limit of {max_bytes:,} bytes")
+        raise DocumentError(
+            f"is over the size limit of {max_bytes:,} bytes", "too_big", max_bytes=max_bytes
+        )
     found = _sniff(data)
     if suffix == ".pdf":
         if found != "pdf" and b"%PDF-" not in data[:1024]:
             raise _mismatch(suffix, found)
         return _extract_pdf(data)
     if suffix == ".docx":
-        if found == "damaged-zip":
-            raise DocumentError("cannot be read as DOCX (the file is damaged or incomplete)")
+        if found == "damaged_zip":
+            raise _damaged("DOCX")
         if found != "docx":
             raise _mismatch(suffix, found)
         return _extract_docx(data)
@@ -171,7 +188,36 @@ def extract(data: bytes, file_name: str, max_bytes: int) -> ExtractedDocument:
 
 
 def _mismatch(suffix: str, found: str) -> DocumentError:
-    return DocumentError(f"is not {_EXPECTED[suffix]} ({_FOUND[found]}){_HINTS.get(found, '')}")
+    message = f"is not {_EXPECTED[suffix]} ({_FOUND[found]}){_HINTS.get(found, '')}"
+    expected = suffix.removeprefix(".")
+    if found == "ole":
+        return DocumentError(message, "mismatch_old_office", expected=expected, found=found)
+    if found in _HINTS:
+        return DocumentError(
+            message, "mismatch_rename", expected=expected, found=found, suffix=f".{found}"
+        )
+    return DocumentError(message, "mismatch", expected=expected, found=found)
+
+
+def _damaged(kind: str) -> DocumentError:
+    return DocumentError(
+        f"cannot be read as {kind} (the file is damaged or incomplete)", "unreadable", kind=kind
+    )
+
+
+def _unreadable(kind: str, error: Exception) -> DocumentError:
+    """A library's exception while parsing as `kind`: damage, with its message when short."""
+    detail = _squeeze(str(error).splitlines()[0] if str(error) else "")
+    if isinstance(error, LookupError) or not detail:
+        return _damaged(kind)
+    if len(detail) > 120:
+        detail = detail[:117] + "..."
+    return DocumentError(
+        f"cannot be read as {kind} (the file is damaged: {detail})",
+        "unreadable_detail",
+        kind=kind,
+        detail=detail,
+    )
 
 
 # --- sniffing ----------------------------------------------------------------------------
@@ -208,7 +254,7 @@ def _sniff_zip(data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return "damaged-zip"
+        return "damaged_zip"
     if "word/document.xml" in names:
         return "docx"
     if "xl/workbook.xml" in names:
@@ -225,14 +271,14 @@ def _sniff_zip(data: bytes) -> str:
 
 def _extract_text(data: bytes, suffix: str, found: str) -> ExtractedDocument:
     if found == "utf16":
-        raise DocumentError("is UTF-16 text; save it as UTF-8")
+        raise DocumentError("is UTF-16 text; save it as UTF-8", "utf16")
     if found == "binary" or (found == "text" and b"\x00" in data):
-        raise DocumentError("is a binary file, not text")
+        raise DocumentError("is a binary file, not text", "binary")
     if found != "text":
         raise _mismatch(suffix, found)
     text = decode_source(data).removeprefix("\ufeff")
     if not text.strip():
-        raise DocumentError("is empty")
+        raise DocumentError("is empty", "empty")
     kind = "markdown" if suffix == ".md" else "text"
     return ExtractedDocument(kind=kind, markdown=_tidy(text), title=None)
 
@@ -248,31 +294,36 @@ def _extract_pdf(data: bytes) -> ExtractedDocument:
         locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
     except (DependencyError, NotImplementedError):
         raise DocumentError(
-            "is encrypted in a way this bot cannot open; upload a copy without encryption"
+            "is encrypted in a way this bot cannot open; upload a copy without encryption",
+            "pdf_encrypted",
         ) from None
     except MemoryError:
         raise  # not damage: the caller's memory limit says what it is
     except Exception as error:
-        raise DocumentError(f"cannot be read as PDF ({_describe(error)})") from None
+        raise _unreadable("PDF", error) from None
     if locked:
-        raise DocumentError("is protected by a password; upload a copy that opens without one")
+        raise DocumentError(
+            "is protected by a password; upload a copy that opens without one", "pdf_locked"
+        )
     try:
         pages = [page.extract_text() for page in reader.pages]
     except DependencyError:
         raise DocumentError(
-            "uses a feature this bot cannot decode; save it again as a standard PDF"
+            "uses a feature this bot cannot decode; save it again as a standard PDF",
+            "pdf_unsupported_feature",
         ) from None
     except MemoryError:
         raise
     except Exception as error:
-        raise DocumentError(f"cannot be read as PDF ({_describe(error)})") from None
+        raise _unreadable("PDF", error) from None
     if not pages:
-        raise DocumentError("cannot be read as PDF (it has no pages)")
+        raise DocumentError("cannot be read as PDF (it has no pages)", "pdf_no_pages")
     blocks = [_Block(0, "\n".join(_squeeze(line) for line in page.splitlines())) for page in pages]
     blocks = [block for block in blocks if block.text.strip()]
     if not any(character.isalnum() for block in blocks for character in block.text):
         raise DocumentError(
-            "has no text layer (a scanned PDF?); upload a PDF with selectable text"
+            "has no text layer (a scanned PDF?); upload a PDF with selectable text",
+            "pdf_no_text_layer",
         )
     title = _pdf_title(reader)
     return ExtractedDocument(kind="pdf", markdown=_render(title, blocks), title=title)
@@ -309,11 +360,15 @@ def _extract_docx(data: bytes) -> ExtractedDocument:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise DocumentError("cannot be read as DOCX (the file is damaged or incomplete)") from None
+        raise _damaged("DOCX") from None
     unpacked = sum(info.file_size for info in parts)
     xml = sum(info.file_size for info in parts if info.filename.endswith((".xml", ".rels")))
     if unpacked > _MAX_UNPACKED or xml > _MAX_UNPACKED_XML:
-        raise DocumentError(f"is too large once unpacked ({unpacked:,} bytes)")
+        raise DocumentError(
+            f"is too large once unpacked ({unpacked:,} bytes)",
+            "unpacked_too_large",
+            unpacked=unpacked,
+        )
     # python-docx raises KeyError, ValueError, lxml and zipfile errors on damaged files.
     try:
         document = docx.Document(io.BytesIO(data))
@@ -324,7 +379,8 @@ def _extract_docx(data: bytes) -> ExtractedDocument:
         raise  # not damage: the caller's memory limit says what it is
     except Exception:
         raise DocumentError(
-            "cannot be read as DOCX (it is damaged, or not a plain Word document)"
+            "cannot be read as DOCX (it is damaged, or not a plain Word document)",
+            "docx_not_plain",
         ) from None
     title = titles[0] if titles else fallback
     return ExtractedDocument(kind="docx", markdown=_render(title, blocks), title=title)
@@ -404,7 +460,7 @@ def _extract_html(data: bytes) -> ExtractedDocument:
     except MemoryError:
         raise  # not damage: the caller's memory limit says what it is
     except Exception as error:
-        raise DocumentError(f"cannot be read as HTML ({_describe(error)})") from None
+        raise _unreadable("HTML", error) from None
     for element in soup.find_all(list(_HTML_DROP)):
         # A <header> inside the article holds its headline and date: content, not chrome.
         if element.name == "header" and element.find_parent(["article", "main"]):
@@ -499,7 +555,9 @@ def _render(title: str | None, blocks: list[_Block]) -> str:
     if title and first is not None and blocks[first].text.casefold() == title.casefold():
         blocks = blocks[:first] + blocks[first + 1 :]  # the title again as the first heading
     if not any(block.level == 0 for block in blocks):
-        raise DocumentError("has no text" if not blocks else "has headings but no body text")
+        if blocks:
+            raise DocumentError("has headings but no body text", "no_body_text")
+        raise DocumentError("has no text", "no_text")
     top = min((block.level for block in blocks if block.level), default=1)
     parts = [f"# {title}"] if title else []
     for block in blocks:
@@ -522,11 +580,3 @@ def _tidy(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip("\n") + "\n"
-
-
-def _describe(error: Exception) -> str:
-    """A library exception as a short reason for an admin."""
-    message = _squeeze(str(error).splitlines()[0] if str(error) else "")
-    if isinstance(error, LookupError) or not message:
-        return "the file is damaged or incomplete"
-    return "the file is damaged: " + (message if len(message) <= 120 else message[:117] + "...")

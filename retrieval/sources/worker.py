@@ -8,7 +8,8 @@ is hit, when the awaiting task is cancelled, or when `stop()` is called (the bot
 down). Every way it can fail is a DocumentError whose reason reads after the file name.
 
 The child reads one request from stdin (a JSON line, then the file's bytes) and writes one
-JSON object to stdout: the ExtractedDocument's fields, or {"error": reason}.
+JSON object to stdout: the ExtractedDocument's fields, or {"error": message, "reason": code,
+"values": {...}}, the DocumentError to raise again in the parent, reason code included.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ MAX_TEXT_BYTES = 20 * 1024 * 1024
 SHUTTING_DOWN = "was not read because the bot is shutting down; send it again in a minute"
 
 
+def _shutting_down() -> DocumentError:
+    return DocumentError(SHUTTING_DOWN, "shutting_down")
+
+
 class Extractor:
     """Runs `extract` in child processes, each bounded; one instance per bot."""
 
@@ -58,7 +63,7 @@ class Extractor:
     async def extract(self, data: bytes, file_name: str, max_bytes: int) -> ExtractedDocument:
         """`extract(data, file_name, max_bytes)` in a child, or DocumentError."""
         if self._stopped:
-            raise DocumentError(SHUTTING_DOWN)
+            raise _shutting_down()
         header = {
             "file_name": file_name,
             "max_bytes": max_bytes,
@@ -81,10 +86,14 @@ class Extractor:
         self._running.add(child)
         try:
             if self._stopped:  # stop() ran while the child was starting
-                raise DocumentError(SHUTTING_DOWN)
+                raise _shutting_down()
             output, errors = await asyncio.wait_for(child.communicate(request), self._seconds)
         except TimeoutError:
-            raise DocumentError(f"took too long to read (more than {self._seconds:g} s)") from None
+            raise DocumentError(
+                f"took too long to read (more than {self._seconds:g} s)",
+                "too_slow",
+                seconds=self._seconds,
+            ) from None
         finally:  # also on cancellation: the child never outlives the call
             self._running.discard(child)
             if child.returncode is None:
@@ -92,7 +101,7 @@ class Extractor:
                     child.kill()
                 await child.wait()
         if self._stopped:
-            raise DocumentError(SHUTTING_DOWN)
+            raise _shutting_down()
         return self._result(output, errors, child.returncode)
 
     def stop(self) -> None:
@@ -113,10 +122,16 @@ class Extractor:
             log.warning("extraction worker ended with %s and no answer: %s", returncode, tail)
             raise DocumentError(
                 "could not be read (the reader ran out of memory or failed); "
-                "try saving it again, or as another format"
+                "try saving it again, or as another format",
+                "reader_failed",
             )
         if "error" in answer:
-            raise DocumentError(str(answer["error"]))
+            reason = answer.get("reason")
+            raise DocumentError(
+                str(answer["error"]),
+                str(reason) if reason else None,
+                **dict(answer.get("values") or {}),
+            )
         return ExtractedDocument(
             kind=str(answer["kind"]), markdown=str(answer["markdown"]), title=answer["title"]
         )
@@ -130,26 +145,41 @@ def _serve(request: bytes) -> dict[str, Any]:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(header["cpu_seconds"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    too_large = (
-        f"is too large once unpacked (reading it needs over {memory // (1024 * 1024):,} MB "
-        "of memory)"
+    megabytes = memory // (1024 * 1024)
+    too_large = _answer(
+        DocumentError(
+            f"is too large once unpacked (reading it needs over {megabytes:,} MB of memory)",
+            "unpacked_too_large_for_memory",
+            megabytes=megabytes,
+        )
     )
     before = _peak_address_space()
     try:
         document = extract(data, str(header["file_name"]), int(header["max_bytes"]))
     except MemoryError:
-        return {"error": too_large}
+        return too_large
     except DocumentError as error:
         # lxml reports a failed allocation as a parse error ("unknown error"), which extract
         # calls damage. Having used over half the memory left says it was the limit: a
         # growing buffer fails when it asks to double.
         if before and _peak_address_space() - before > (memory - before) / 2:
-            return {"error": too_large}
-        return {"error": str(error)}
+            return too_large
+        return _answer(error)
     limit = int(header["max_text_bytes"])
     if len(document.markdown.encode("utf-8")) > limit:
-        return {"error": f"is too large once extracted (over {limit:,} bytes of text)"}
+        return _answer(
+            DocumentError(
+                f"is too large once extracted (over {limit:,} bytes of text)",
+                "text_too_large",
+                limit=limit,
+            )
+        )
     return {"kind": document.kind, "markdown": document.markdown, "title": document.title}
+
+
+def _answer(error: DocumentError) -> dict[str, Any]:
+    """The child's answer for a DocumentError: its values are numbers and strings (JSON)."""
+    return {"error": str(error), "reason": error.reason, "values": error.values}
 
 
 def _peak_address_space() -> int:

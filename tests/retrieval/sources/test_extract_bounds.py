@@ -1,5 +1,6 @@
 """Reading an upload is bounded: a zip bomb is refused from its zip directory, and the worker
-process is killed at its time, memory or text limit, when stopped and when cancelled."""
+process is killed at its time, memory or text limit, when stopped and when cancelled; its
+refusals reach the parent with their reason codes."""
 
 from __future__ import annotations
 
@@ -129,6 +130,20 @@ async def test_an_extraction_over_the_memory_limit_is_refused() -> None:
 async def test_text_over_the_limit_is_refused() -> None:
     with pytest.raises(DocumentError, match=r"is too large once extracted \(over 50 bytes"):
         await Extractor(max_text_bytes=50).extract(word_file(), "report.docx", LIMIT)
+
+
+async def test_a_refusal_keeps_its_reason_code_and_values_across_the_process_boundary() -> None:
+    extractor = Extractor(max_text_bytes=50)
+    with pytest.raises(DocumentError) as in_extract:
+        await extractor.extract(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "photo.pdf", LIMIT)
+    assert (in_extract.value.reason, in_extract.value.values) == (
+        "mismatch",
+        {"expected": "pdf", "found": "png"},
+    )
+    with pytest.raises(DocumentError) as in_worker:  # decided by the child, after extract
+        await extractor.extract(word_file(), "report.docx", LIMIT)
+    assert (in_worker.value.reason, in_worker.value.values) == ("text_too_large", {"limit": 50})
+    assert str(in_worker.value) == "is too large once extracted (over 50 bytes of text)"
 
 
 async def test_stop_kills_a_running_extraction_and_refuses_new_ones() -> None:
