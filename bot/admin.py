@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 
 from bot.briefings import after_reload
 from bot.context import BriefContext, Services
-from bot.messages import Messages, chat_messages
+from bot.messages import Messages, chat_messages, error_text
 from bot.progress import ReloadProgress
 from bot.render import pack
 from retrieval.errors import BriefbotError, DocumentError
@@ -56,11 +56,6 @@ def render_report(report: IngestReport, texts: Messages) -> str:
     )
 
 
-def _failure_text(error: BriefbotError) -> str:
-    """What went wrong, with each failing file on its own line; nothing was changed."""
-    return escape(str(error), quote=False)
-
-
 async def refuse(update: Update, context: BriefContext) -> None:
     """An admin command or an upload from someone who is not an admin."""
     message = update.effective_message
@@ -97,7 +92,8 @@ async def _reload(
     except BriefbotError as error:
         await _audit(services, user, action, f"failed: {error}", **detail)
         await message.reply_text(
-            texts.get("reload_failed", reason=_failure_text(error)), parse_mode=ParseMode.HTML
+            texts.get("reload_failed", reason=error_text(error, texts, html=True)),
+            parse_mode=ParseMode.HTML,
         )
         return None
     await _audit(
@@ -120,7 +116,7 @@ async def rollback(update: Update, context: BriefContext) -> None:
         manifest = await asyncio.to_thread(services.knowledge.rollback)
     except BriefbotError as error:
         await _audit(services, update.effective_user, "/rollback", f"failed: {error}")
-        await message.reply_text(texts.get("rollback_failed", reason=error))
+        await message.reply_text(texts.get("rollback_failed", reason=error_text(error, texts)))
         return
     await _audit(services, update.effective_user, "/rollback", "ok", version=manifest.version)
     await message.reply_text(
@@ -300,7 +296,7 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
             services,
             texts,
             name,
-            f"is larger than {limit:,} bytes",
+            DocumentError(f"is larger than {limit:,} bytes", "too_big_to_upload", max_bytes=limit),
         )
         return
     telegram_file = await document.get_file()  # its file_path holds the token: never log it
@@ -308,7 +304,7 @@ async def upload(update: Update, context: BriefContext, extractor: Extractor) ->
     try:
         extracted = await extractor.extract(data, name, limit)
     except DocumentError as error:
-        await _reject(message, update.effective_user, services, texts, name, str(error))
+        await _reject(message, update.effective_user, services, texts, name, error)
         return
     as_text = extracted.kind in ("text", "markdown")
     suffix = Path(name).suffix.lower() if as_text else ".md"
@@ -365,7 +361,9 @@ async def _reject(
     services: Services,
     texts: Messages,
     name: str,
-    reason: str,
+    error: DocumentError,
 ) -> None:
-    await _audit(services, user, "upload", f"rejected: {reason}", document=name)
-    await message.reply_text(texts.get("upload_rejected", name=name, reason=reason))
+    await _audit(services, user, "upload", f"rejected: {error}", document=name)
+    await message.reply_text(
+        texts.get("upload_rejected", name=name, reason=error_text(error, texts))
+    )

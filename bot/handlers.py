@@ -17,7 +17,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.access import seconds_to_wait
 from bot.chats import conversation_key
 from bot.context import BriefContext, Services
-from bot.messages import ENGLISH, Messages, chat_messages, user_messages
+from bot.messages import ENGLISH, Messages, chat_messages, error_text, user_messages
 from bot.render import (
     answer_keyboard,
     render_answer,
@@ -293,7 +293,7 @@ async def _answer(
         return
     except BriefbotError as error:
         await live.discard()
-        await message.reply_text(str(error))
+        await message.reply_text(error_text(error, texts))
         return
     except Exception:
         await live.discard()  # never leave an unchecked preview standing

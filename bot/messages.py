@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from html import escape
 from typing import TYPE_CHECKING, Final
 
 from telegram import Update
 
+from retrieval.errors import BriefbotError, IngestError
 from retrieval.state.database import DatabaseUnavailableError
 
 if TYPE_CHECKING:  # bot.context imports bot.access, which imports this module
@@ -573,7 +575,7 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "de": "Sie können jetzt z. B. fragen: <i>{example}</i>",
     },
     "upload_rejected": {
-        # The reason comes from the document check, in English ("is larger than ...").
+        # The reason is error_text of the DocumentError ("is larger than ..." in English).
         "en": "I did not add {name}: it {reason}. Nothing was changed.",
         "ru": "Я не добавил {name} (причина: {reason}). Ничего не изменено.",
         "de": "Ich habe {name} nicht hinzugefügt (Grund: {reason}). Nichts wurde geändert.",
@@ -633,6 +635,356 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Я не говорю на {code}. Выбор: /language {choices}.",
         "de": "{code} spreche ich nicht. Auswahl: /language {choices}.",
     },
+    # A BriefbotError by its reason code (bot.messages.error_text); English as the error's.
+    # A DocumentError reads after the file name in English ("report.pdf is empty"); the other
+    # languages say it as a clause of its own.
+    "error_binary": {
+        "en": "is a binary file, not text",
+        "ru": "это двоичный файл, а не текст",
+        "de": "die Datei ist eine Binärdatei, kein Text",
+    },
+    "error_docx_not_plain": {
+        "en": "cannot be read as DOCX (it is damaged, or not a plain Word document)",
+        "ru": "файл не читается как DOCX (он повреждён или это не обычный документ Word)",
+        "de": "die Datei lässt sich nicht als DOCX lesen (sie ist beschädigt oder kein "
+        "gewöhnliches Word-Dokument)",
+    },
+    "error_empty": {"en": "is empty", "ru": "файл пуст", "de": "die Datei ist leer"},
+    "error_mismatch": {
+        "en": "is not {expected} ({found})",
+        "ru": "это не {expected} ({found})",
+        "de": "die Datei sollte {expected} sein ({found})",
+    },
+    "error_mismatch_old_office": {
+        "en": "is not {expected} ({found}); save it as .docx",
+        "ru": "это не {expected} ({found}); сохраните файл в формате .docx",
+        "de": "die Datei sollte {expected} sein ({found}); speichern Sie sie als .docx",
+    },
+    "error_mismatch_rename": {
+        "en": "is not {expected} ({found}); rename it to end in {suffix}",
+        "ru": "это не {expected} ({found}); переименуйте файл, чтобы имя оканчивалось на {suffix}",
+        "de": "die Datei sollte {expected} sein ({found}); benennen Sie sie so um, dass der Name "
+        "auf {suffix} endet",
+    },
+    "error_no_body_text": {
+        "en": "has headings but no body text",
+        "ru": "в файле есть заголовки, но нет текста под ними",
+        "de": "die Datei hat Überschriften, aber keinen Fließtext",
+    },
+    "error_no_extension": {
+        "en": "has no file extension; upload {kinds} or {last}",
+        "ru": "у файла нет расширения; загрузите {kinds} или {last}",
+        "de": "die Datei hat keine Endung; laden Sie {kinds} oder {last} hoch",
+    },
+    "error_no_text": {
+        "en": "has no text",
+        "ru": "в файле нет текста",
+        "de": "die Datei enthält keinen Text",
+    },
+    "error_not_utf8": {
+        "en": "is not UTF-8 text (byte 0x{byte:02x} at offset {offset})",
+        "ru": "это не текст в UTF-8 (байт 0x{byte:02x} по смещению {offset})",
+        "de": "die Datei ist kein UTF-8-Text (Byte 0x{byte:02x} an Position {offset})",
+    },
+    "error_pdf_encrypted": {
+        "en": "is encrypted in a way this bot cannot open; upload a copy without encryption",
+        "ru": "файл зашифрован так, что бот не может его открыть; загрузите копию без шифрования",
+        "de": "die Datei ist so verschlüsselt, dass dieser Bot sie nicht öffnen kann; laden Sie "
+        "eine unverschlüsselte Kopie hoch",
+    },
+    "error_pdf_locked": {
+        "en": "is protected by a password; upload a copy that opens without one",
+        "ru": "файл защищён паролем; загрузите копию, которая открывается без пароля",
+        "de": "die Datei ist durch ein Passwort geschützt; laden Sie eine Kopie hoch, die sich "
+        "ohne Passwort öffnen lässt",
+    },
+    "error_pdf_no_pages": {
+        "en": "cannot be read as PDF (it has no pages)",
+        "ru": "файл не читается как PDF (в нём нет страниц)",
+        "de": "die Datei lässt sich nicht als PDF lesen (sie hat keine Seiten)",
+    },
+    "error_pdf_no_text_layer": {
+        "en": "has no text layer (a scanned PDF?); upload a PDF with selectable text",
+        "ru": "в файле нет текстового слоя (отсканированный PDF?); загрузите PDF, "
+        "в котором текст можно выделить",
+        "de": "die Datei hat keine Textebene (ein gescanntes PDF?); laden Sie ein PDF mit "
+        "markierbarem Text hoch",
+    },
+    "error_pdf_unsupported_feature": {
+        "en": "uses a feature this bot cannot decode; save it again as a standard PDF",
+        "ru": "в файле есть возможность, которую бот не умеет декодировать; сохраните его заново "
+        "как стандартный PDF",
+        "de": "die Datei nutzt eine Funktion, die dieser Bot nicht dekodieren kann; speichern Sie "
+        "sie erneut als Standard-PDF",
+    },
+    "error_read_failed": {
+        "en": "cannot be read ({detail})",
+        "ru": "файл не читается ({detail})",
+        "de": "die Datei lässt sich nicht lesen ({detail})",
+    },
+    "error_reader_failed": {
+        "en": "could not be read (the reader ran out of memory or failed); try saving it again, "
+        "or as another format",
+        "ru": "файл не удалось прочитать (программе чтения не хватило памяти, или она дала "
+        "сбой); попробуйте сохранить его заново или в другом формате",
+        "de": "die Datei konnte nicht gelesen werden (dem Leseprogramm ging der Speicher aus, "
+        "oder es schlug fehl); speichern Sie sie erneut oder in einem anderen Format",
+    },
+    "error_shutting_down": {
+        "en": "was not read because the bot is shutting down; send it again in a minute",
+        "ru": "файл не прочитан, потому что бот завершает работу; отправьте его снова "
+        "через минуту",
+        "de": "die Datei wurde nicht gelesen, weil der Bot gerade beendet wird; senden Sie sie "
+        "in einer Minute erneut",
+    },
+    "error_text_too_large": {
+        "en": "is too large once extracted (over {limit:,} bytes of text)",
+        "ru": "извлечённый из файла текст слишком велик (больше {limit:,} байт)",
+        "de": "der ausgelesene Text der Datei ist zu groß (über {limit:,} Byte)",
+    },
+    "error_too_big": {
+        "en": "is over the size limit of {max_bytes:,} bytes",
+        "ru": "файл превышает допустимый размер в {max_bytes:,} байт",
+        "de": "die Datei überschreitet die Größengrenze von {max_bytes:,} Byte",
+    },
+    "error_too_big_to_upload": {
+        "en": "is larger than {max_bytes:,} bytes",
+        "ru": "файл больше {max_bytes:,} байт",
+        "de": "die Datei ist größer als {max_bytes:,} Byte",
+    },
+    "error_too_slow": {
+        "en": "took too long to read (more than {seconds:g} s)",
+        "ru": "чтение файла заняло слишком много времени (больше {seconds:g} с)",
+        "de": "das Lesen der Datei dauerte zu lange (mehr als {seconds:g} s)",
+    },
+    "error_unpacked_too_large": {
+        "en": "is too large once unpacked ({unpacked:,} bytes)",
+        "ru": "в распакованном виде файл слишком велик ({unpacked:,} байт)",
+        "de": "die Datei ist entpackt zu groß ({unpacked:,} Byte)",
+    },
+    "error_unpacked_too_large_for_memory": {
+        "en": "is too large once unpacked (reading it needs over {megabytes:,} MB of memory)",
+        "ru": "в распакованном виде файл слишком велик (для чтения нужно больше {megabytes:,} МБ "
+        "памяти)",
+        "de": "die Datei ist entpackt zu groß (zum Lesen braucht es über {megabytes:,} MB "
+        "Speicher)",
+    },
+    "error_unreadable": {
+        "en": "cannot be read as {kind} (the file is damaged or incomplete)",
+        "ru": "файл не читается как {kind} (он повреждён или неполон)",
+        "de": "die Datei lässt sich nicht als {kind} lesen (sie ist beschädigt oder "
+        "unvollständig)",
+    },
+    "error_unreadable_detail": {
+        # The detail is the reading library's own message, in English.
+        "en": "cannot be read as {kind} (the file is damaged: {detail})",
+        "ru": "файл не читается как {kind} (он повреждён: {detail})",
+        "de": "die Datei lässt sich nicht als {kind} lesen (sie ist beschädigt: {detail})",
+    },
+    "error_unsupported_type": {
+        "en": "has an unsupported file type ({suffix}); upload {kinds} or {last}",
+        "ru": "такой тип файла не поддерживается ({suffix}); загрузите {kinds} или {last}",
+        "de": "der Dateityp wird nicht unterstützt ({suffix}); laden Sie {kinds} oder {last} hoch",
+    },
+    "error_utf16": {
+        "en": "is UTF-16 text; save it as UTF-8",
+        "ru": "это текст в UTF-16; сохраните его в UTF-8",
+        "de": "die Datei ist UTF-16-Text; speichern Sie sie als UTF-8",
+    },
+    # The `expected` and `found` values of a mismatch: what the name promises, what it is.
+    "error_expected_txt": {"en": "plain text", "ru": "обычный текст", "de": "reiner Text"},
+    "error_expected_md": {"en": "Markdown text", "ru": "текст Markdown", "de": "Markdown-Text"},
+    "error_expected_pdf": {"en": "a PDF", "ru": "PDF", "de": "ein PDF"},
+    "error_expected_html": {"en": "an HTML page", "ru": "HTML-страница", "de": "eine HTML-Seite"},
+    "error_expected_htm": {"en": "an HTML page", "ru": "HTML-страница", "de": "eine HTML-Seite"},
+    "error_expected_docx": {
+        "en": "a Word .docx document",
+        "ru": "документ Word .docx",
+        "de": "ein Word-Dokument (.docx)",
+    },
+    "error_found_pdf": {
+        "en": "it looks like a PDF",
+        "ru": "похоже на PDF",
+        "de": "sie sieht aus wie ein PDF",
+    },
+    "error_found_docx": {
+        "en": "it looks like a Word .docx document",
+        "ru": "похоже на документ Word .docx",
+        "de": "sie sieht aus wie ein Word-Dokument (.docx)",
+    },
+    "error_found_xlsx": {
+        "en": "it looks like an Excel workbook",
+        "ru": "похоже на книгу Excel",
+        "de": "sie sieht aus wie eine Excel-Arbeitsmappe",
+    },
+    "error_found_pptx": {
+        "en": "it looks like a PowerPoint presentation",
+        "ru": "похоже на презентацию PowerPoint",
+        "de": "sie sieht aus wie eine PowerPoint-Präsentation",
+    },
+    "error_found_odf": {
+        "en": "it looks like an OpenDocument file",
+        "ru": "похоже на файл OpenDocument",
+        "de": "sie sieht aus wie eine OpenDocument-Datei",
+    },
+    "error_found_zip": {
+        "en": "it looks like a ZIP archive",
+        "ru": "похоже на архив ZIP",
+        "de": "sie sieht aus wie ein ZIP-Archiv",
+    },
+    "error_found_damaged_zip": {
+        "en": "it looks like a damaged ZIP archive",
+        "ru": "похоже на повреждённый архив ZIP",
+        "de": "sie sieht aus wie ein beschädigtes ZIP-Archiv",
+    },
+    "error_found_ole": {
+        "en": "it looks like an old-format Office file (.doc, .xls or .ppt)",
+        "ru": "похоже на файл Office старого формата (.doc, .xls или .ppt)",
+        "de": "sie sieht aus wie eine Office-Datei im alten Format (.doc, .xls oder .ppt)",
+    },
+    "error_found_exe": {
+        "en": "it looks like a Windows program",
+        "ru": "похоже на программу для Windows",
+        "de": "sie sieht aus wie ein Windows-Programm",
+    },
+    "error_found_elf": {
+        "en": "it looks like a Linux program",
+        "ru": "похоже на программу для Linux",
+        "de": "sie sieht aus wie ein Linux-Programm",
+    },
+    "error_found_png": {
+        "en": "it looks like a PNG image",
+        "ru": "похоже на изображение PNG",
+        "de": "sie sieht aus wie ein PNG-Bild",
+    },
+    "error_found_jpeg": {
+        "en": "it looks like a JPEG image",
+        "ru": "похоже на изображение JPEG",
+        "de": "sie sieht aus wie ein JPEG-Bild",
+    },
+    "error_found_gif": {
+        "en": "it looks like a GIF image",
+        "ru": "похоже на изображение GIF",
+        "de": "sie sieht aus wie ein GIF-Bild",
+    },
+    "error_found_html": {
+        "en": "it looks like an HTML page",
+        "ru": "похоже на HTML-страницу",
+        "de": "sie sieht aus wie eine HTML-Seite",
+    },
+    "error_found_utf16": {
+        "en": "it looks like UTF-16 text",
+        "ru": "похоже на текст в UTF-16",
+        "de": "sie sieht aus wie UTF-16-Text",
+    },
+    "error_found_text": {
+        "en": "it looks like plain text",
+        "ru": "похоже на обычный текст",
+        "de": "sie sieht aus wie reiner Text",
+    },
+    "error_found_binary": {
+        "en": "it is binary data of an unknown kind",
+        "ru": "это двоичные данные неизвестного типа",
+        "de": "sie enthält Binärdaten unbekannter Art",
+    },
+    # IngestError, then each file that cannot be used on a line of its own.
+    "error_index_not_written": {
+        "en": "nothing was changed: the new index could not be written ({detail})",
+        "ru": "ничего не изменено: новый индекс не удалось записать ({detail})",
+        "de": "nichts wurde geändert: der neue Index konnte nicht geschrieben werden ({detail})",
+    },
+    "error_no_sources": {
+        "en": "the sources dir {path} has no {kinds} or {last} files",
+        "ru": "в папке источников {path} нет файлов {kinds} или {last}",
+        "de": "im Quellordner {path} gibt es keine {kinds}- oder {last}-Dateien",
+    },
+    "error_no_sources_dir": {
+        "en": "the sources dir {path} does not exist",
+        "ru": "папки источников {path} не существует",
+        "de": "der Quellordner {path} existiert nicht",
+    },
+    "error_sources_unusable": {
+        "en": "nothing was changed: {failed} of {total} source files cannot be used",
+        "ru": "ничего не изменено: {failed} из {total} исходных файлов нельзя использовать",
+        "de": "nichts wurde geändert: {failed} von {total} Quelldateien sind nicht verwendbar",
+    },
+    "error_failed_file": {
+        "en": "\n  {name}: {name} {reason}",
+        "ru": "\n  {name}: {reason}",
+        "de": "\n  {name}: {reason}",
+    },
+    # The index, a reload, the embedding model.
+    "error_embedder_changed": {
+        "en": "the index was built with {built_with}, not {embedder}; run `briefbot ingest` "
+        "to re-index",
+        "ru": "индекс построен с {built_with}, а не с {embedder}; выполните `briefbot ingest`, "
+        "чтобы переиндексировать",
+        "de": "der Index wurde mit {built_with} erstellt, nicht mit {embedder}; führen Sie "
+        "`briefbot ingest` aus, um neu zu indexieren",
+    },
+    "error_embedding_failed": {
+        "en": "the embedding service failed ({kind})",
+        "ru": "сервис эмбеддингов дал сбой ({kind})",
+        "de": "der Embedding-Dienst ist fehlgeschlagen ({kind})",
+    },
+    "error_index_server_unreachable": {
+        "en": "the Chroma server at {server} cannot be used ({detail}); start it, or check "
+        "BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL and "
+        "BRIEFBOT_CHROMA_TOKEN",
+        "ru": "сервер Chroma {server} недоступен ({detail}); запустите его или проверьте "
+        "BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL и "
+        "BRIEFBOT_CHROMA_TOKEN",
+        "de": "der Chroma-Server unter {server} ist nicht nutzbar ({detail}); starten Sie ihn "
+        "oder prüfen Sie BRIEFBOT_CHROMA_HOST, BRIEFBOT_CHROMA_PORT, BRIEFBOT_CHROMA_SSL und "
+        "BRIEFBOT_CHROMA_TOKEN",
+    },
+    "error_index_version_damaged": {
+        "en": "index version {version} is damaged ({detail}); run `briefbot ingest`",
+        "ru": "версия индекса {version} повреждена ({detail}); выполните `briefbot ingest`",
+        "de": "Indexversion {version} ist beschädigt ({detail}); führen Sie `briefbot ingest` aus",
+    },
+    "error_index_version_set_aside": {
+        "en": "index version {version} was damaged and is set aside; reloading rebuilds it",
+        "ru": "версия индекса {version} была повреждена и отложена; перезагрузка построит её "
+        "заново",
+        "de": "Indexversion {version} war beschädigt und wurde beiseitegelegt; Neuladen baut "
+        "sie neu auf",
+    },
+    "error_index_version_unreadable": {
+        "en": "index version {version} is unreadable ({detail})",
+        "ru": "версию индекса {version} не удаётся прочитать ({detail})",
+        "de": "Indexversion {version} ist nicht lesbar ({detail})",
+    },
+    "error_no_manifest": {
+        "en": "index version {version} has no manifest",
+        "ru": "у версии индекса {version} нет манифеста",
+        "de": "Indexversion {version} hat kein Manifest",
+    },
+    "error_no_previous_version": {
+        "en": "there is no previous index version to roll back to",
+        "ru": "нет предыдущей версии индекса, к которой можно откатиться",
+        "de": "es gibt keine frühere Indexversion, zu der zurückgesetzt werden kann",
+    },
+    "error_nothing_indexed": {
+        "en": "nothing is indexed yet; run `briefbot ingest`",
+        "ru": "пока ничего не проиндексировано; выполните `briefbot ingest`",
+        "de": "noch ist nichts indexiert; führen Sie `briefbot ingest` aus",
+    },
+    "error_pointer_unreadable": {
+        "en": "the index pointer is unreadable ({detail})",
+        "ru": "указатель индекса не удаётся прочитать ({detail})",
+        "de": "der Indexzeiger ist nicht lesbar ({detail})",
+    },
+    "error_previous_version_incomplete": {
+        "en": "the previous index version {version} is incomplete",
+        "ru": "предыдущая версия индекса {version} неполная",
+        "de": "die frühere Indexversion {version} ist unvollständig",
+    },
+    "error_reload_running": {
+        "en": "a reload is already running; try again shortly",
+        "ru": "перезагрузка уже идёт; попробуйте чуть позже",
+        "de": "ein Neuladen läuft bereits; versuchen Sie es gleich noch einmal",
+    },
 }
 
 
@@ -659,6 +1011,34 @@ class Messages:
 
 
 ENGLISH: Final = Messages(DEFAULT_LANGUAGE)
+
+# Values of these names are codes of a kind of file ("pdf"), worded as error_<name>_<code>.
+_KIND_VALUES: Final = ("expected", "found")
+
+
+def error_text(error: BriefbotError, texts: Messages, html: bool = False) -> str:
+    """The error in the language of `texts`, from its reason code and values; its English
+    message when the catalog has no text for its reason (none given, or a code newer than the
+    catalog), so nothing is lost. With html, file names and paths in it are escaped for
+    parse_mode HTML."""
+
+    def worded(name: str, value: object) -> object:
+        if name in _KIND_VALUES:
+            return texts.get(f"error_{name}_{value}")
+        return escape(value, quote=False) if html and isinstance(value, str) else value
+
+    key = f"error_{error.reason}"
+    if error.reason is None or key not in CATALOG:
+        return escape(str(error), quote=False) if html else str(error)
+    text = texts.get(key, **{name: worded(name, value) for name, value in error.values.items()})
+    if isinstance(error, IngestError):
+        for name, failure in error.failures.items():
+            text += texts.get(
+                "error_failed_file",
+                name=worded("name", name),
+                reason=error_text(failure, texts, html),
+            )
+    return text
 
 
 def user_messages(update: object) -> Messages:

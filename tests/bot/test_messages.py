@@ -11,6 +11,8 @@ import pytest
 
 from bot.app import MENU
 from bot.messages import CATALOG, LANGUAGE_NAMES, Messages, pick_language
+from retrieval.errors import REASONS
+from retrieval.sources.extract import _EXPECTED, _FOUND
 from retrieval.state.subscriptions import WEEKDAYS
 from tests.bot.conftest import RunningBot
 from tests.fakes.bot_api import FakeBotApi
@@ -20,13 +22,18 @@ BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 LOOKUP = re.compile(r"""(?:\b(?:messages|texts|ENGLISH)|\))\.get\(\s*([^,)]*)""")
 KEY = re.compile(r"""(f?)["']([a-z_]+)[{"']""")
 # Keys built at run time: the menu's cmd_<name>, the weekdays' day_<mon>, the briefing
-# sections, the reload's stages (bot/progress.py).
+# sections, the reload's stages (bot/progress.py), errors by their reason (bot.messages).
 BUILT = (
     {f"cmd_{name}" for name in MENU}
     | {f"day_{day}" for day in WEEKDAYS}
     | {"key_points", "positions", "unclear"}
     | {f"reload_progress_{stage}" for stage in ("reading", "embedding", "writing")}
     | {"question_empty", "question_too_long"}  # by QuestionError.reason
+    # by BriefbotError.reason, the kinds of file a mismatch names, the lines of an IngestError
+    | {f"error_{reason}" for reason in REASONS}
+    | {f"error_expected_{suffix.removeprefix('.')}" for suffix in _EXPECTED}
+    | {f"error_found_{kind}" for kind in _FOUND}
+    | {"error_failed_file"}
 )
 
 
