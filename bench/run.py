@@ -226,8 +226,9 @@ def write_markdown(
             "\u2264 1.2 \u00d7 the floor). The floor is what the rate limiter allows for the "
             "Bot API requests the fake recorded (typing actions, drafts, answers); p50/p95 are "
             "per answer, from its update to its final message; *model-written* counts answers "
-            "the model wrote (the rest fell back to extractive); peak RSS is VmHWM of the "
-            "benchmark process (the bot and both fakes) over the burst, reset before it.",
+            "the model wrote (the rest are extractive: fallbacks, and questions the documents "
+            "do not cover); peak RSS is VmHWM of the benchmark process (the bot and both fakes) "
+            "over the burst, reset before it.",
             "",
             telegram_markdown(telegram),
         ]

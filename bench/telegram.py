@@ -42,6 +42,7 @@ from bot.context import Services
 from config import Settings, load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import load_questions
+from retrieval.models import MODE_LLM
 from tests.fakes.bot_api import Call, FakeBotApi
 from tests.fakes.model_replies import user_text
 from tests.fakes.openai_api import FakeOpenAI, Reply
@@ -77,7 +78,7 @@ class Burst:
     p50_ms: float  # per answer: its update queued -> its final answer arriving
     p95_ms: float
     peak_rss_mb: float  # VmHWM over the burst (reset before it), this whole process
-    model_answers: int  # answers the model wrote; the others are extractive
+    model_answers: int  # answers the model wrote; the others are extractive (fallbacks, declines)
 
     @property
     def ratio(self) -> float:
@@ -221,9 +222,7 @@ async def _burst(
         p50_ms=statistics.median(latencies),
         p95_ms=_p95(latencies),
         peak_rss_mb=peak_mb,
-        model_answers=sum(1 for a in answers if a is not None and a.fallback is None)
-        if model_in_flight is not None
-        else 0,
+        model_answers=sum(1 for a in answers if a is not None and a.mode == MODE_LLM),
     )
 
 
