@@ -209,7 +209,13 @@ class IndexStore:
         return self._catalog.writer_lock(wait)
 
     def close(self) -> None:
+        """Release the catalog and, for embedded Chroma, the client this store was given:
+        Chroma keeps the SQLite and HNSW files of a data dir open until its last client
+        closes. (A server's client is left alone: closing it stops the system its HTTP
+        connections belong to without closing them, and one is shared per server anyway.)"""
         self._catalog.close()
+        if self._server is None:
+            self._client.close()
 
     def current_version(self) -> int | None:
         """The live version number: cheap enough to check before every question."""
