@@ -142,3 +142,27 @@ def test_a_renamed_index_serves_its_old_versions_until_replaced(
         ]
     finally:
         renamed.close()
+
+
+def _open_files_under(directory: Path) -> list[str]:
+    opened = []
+    for descriptor in Path("/proc/self/fd").iterdir():
+        try:
+            target = descriptor.readlink()
+        except OSError:  # closed between the listing and the read
+            continue
+        if target.is_relative_to(directory):
+            opened.append(str(target))
+    return opened
+
+
+def test_closing_a_knowledge_base_releases_its_chroma_files(settings: Settings) -> None:
+    """Embedded Chroma holds a data dir's SQLite and HNSW files until its last client closes;
+    a bot, a test or a benchmark that opens knowledge bases one after another must not keep
+    them all."""
+    kb = open_knowledge_base(settings)
+    kb.ingest()
+    assert kb.ask(QUESTION).grounded
+    assert _open_files_under(settings.chroma_dir)  # the check below can see them
+    kb.close()
+    assert _open_files_under(settings.chroma_dir) == []
