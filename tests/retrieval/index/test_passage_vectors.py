@@ -1,0 +1,154 @@
+"""A passage's vector is made from its sentences' vectors and its title/section's: an ingest
+embeds each sentence and each distinct title/section once, never a passage's text, and what
+the vector cache holds from the older recipe (passage texts) is never served as a passage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from config import Settings
+from retrieval.index.ingest import (
+    CONTEXT_WEIGHT,
+    Ingestor,
+    context_text,
+    embedding_text,
+    passage_vector,
+    sentence_texts,
+)
+from retrieval.index.live import LiveIndexes
+from retrieval.index.store import IndexStore, chroma_client
+from retrieval.index.vector_cache import VectorCache
+from retrieval.models import Matrix
+from retrieval.sources.documents import cut_passages, discover_sources, parse_document, sha256
+from tests.fakes.embedder import FakeEmbedder
+
+
+@register_embedding_function
+class RecordingEmbedder(FakeEmbedder):
+    """The fake embedder, keeping every passage-mode text it is given; registered with
+    Chroma so a collection can be built from it."""
+
+    @staticmethod
+    def name() -> str:
+        return "recording-fake"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> RecordingEmbedder:
+        return RecordingEmbedder()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        self.texts += texts
+        return super().embed_passages(texts)
+
+
+@pytest.fixture
+def embedder() -> RecordingEmbedder:
+    return RecordingEmbedder()
+
+
+@pytest.fixture
+def indexes(settings: Settings, embedder: RecordingEmbedder) -> Iterator[LiveIndexes]:
+    store = IndexStore(
+        chroma_client(settings), settings.data_dir / "index", embedder, settings.index_name
+    )
+    live = LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "vectors.db"))
+    yield live
+    live.close()
+
+
+def passages_of(sources: Path) -> list[tuple[Any, str]]:
+    found = []
+    for path in discover_sources(sources):
+        document = parse_document(path, path.name, path.read_text("utf-8"))
+        found += [(p, document.text) for p in cut_passages(document, 600)]
+    return found
+
+
+def stored_vectors(indexes: LiveIndexes) -> dict[str, np.ndarray]:
+    manifest = indexes.store.current()
+    assert manifest is not None
+    got = indexes.store.collection(manifest).get(include=["embeddings"])
+    embeddings = got["embeddings"]
+    assert embeddings is not None
+    return {
+        chunk: np.asarray(vector, dtype=np.float32)
+        for chunk, vector in zip(got["ids"], list(embeddings), strict=True)
+    }
+
+
+def test_the_passage_vector_is_the_length_weighted_mean_with_the_title_weighted_up() -> None:
+    document = parse_document(
+        Path("t.txt"), "t.txt", "Budget\n\nThe ministry pays. The council spends far more money.\n"
+    )
+    [passage] = cut_passages(document, 600)
+    parts = [*sentence_texts(passage, document.text), context_text(passage)]
+    assert parts == ["The ministry pays.", "The council spends far more money.", "Budget"]
+    vectors = {sha256(text): np.eye(3, dtype=np.float32)[i] for i, text in enumerate(parts)}
+    expected = np.array([len(text) for text in parts], np.float32)
+    expected[-1] *= CONTEXT_WEIGHT  # the title's
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(passage_vector(passage, document.text, vectors), expected)
+
+
+def test_an_ingest_embeds_sentences_and_titles_never_passage_texts(
+    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path
+) -> None:
+    indexes.ingest()
+    passages = passages_of(sources)
+    sentences = {t for p, text in passages for t in sentence_texts(p, text)}
+    contexts = {context_text(p) for p, _ in passages} - {""}
+    assert len(embedder.texts) == len(set(embedder.texts))  # each text once
+    assert set(embedder.texts) == sentences | contexts
+    assert not {embedding_text(p) for p, _ in passages} & set(embedder.texts)
+
+
+def test_the_stored_passage_vectors_are_made_from_the_sentences(
+    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path, settings: Settings
+) -> None:
+    indexes.ingest()
+    cached, _ = VectorCache(settings.data_dir / "vectors.db").embed(embedder, embedder.texts)
+    stored = stored_vectors(indexes)
+    for passage, text in passages_of(sources):
+        assert np.allclose(stored[passage.chunk_id], passage_vector(passage, text, cached))
+
+
+def test_a_cache_filled_by_the_older_recipe_does_not_serve_passage_texts(
+    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path, settings: Settings
+) -> None:
+    """The vector cache is keyed by embedder and text: a passage text embedded by the older
+    recipe is a text like any other, and the new recipe never looks it up."""
+    Ingestor.passage_vectors = "embedded"
+    try:
+        indexes.ingest()
+    finally:
+        Ingestor.passage_vectors = "sentences"
+    first = stored_vectors(indexes)
+    passages = passages_of(sources)
+    # The older recipe stored each passage's own embedding.
+    for passage, _ in passages:
+        own = embedder.embed_passages([embedding_text(passage)])[0]
+        assert np.allclose(first[passage.chunk_id], own)
+    (sources / "extra.txt").write_text("Extra\n\nA new file changes the sources.\n", "utf-8")
+    embedder.texts.clear()
+    indexes.ingest()
+    # The new file's sentence and title, and the titles and sections the older recipe never
+    # embedded on their own; every sentence vector comes from the cache.
+    contexts = {context_text(p) for p, _ in passages} - {""}
+    assert set(embedder.texts) == {"A new file changes the sources.", "Extra"} | contexts
+    cached, _ = VectorCache(settings.data_dir / "vectors.db").embed(
+        embedder,
+        [t for p, text in passages for t in [*sentence_texts(p, text), context_text(p)]],
+    )
+    second = stored_vectors(indexes)
+    for passage, text in passages:
+        assert np.allclose(second[passage.chunk_id], passage_vector(passage, text, cached))
