@@ -26,6 +26,7 @@ from typing import Any, cast
 import chromadb
 import httpx
 from chromadb.api import ClientAPI
+from chromadb.api.client import Client
 from chromadb.api.models.Collection import Collection
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.api.types import GetResult
@@ -214,7 +215,7 @@ class IndexStore:
         closes. (A server's client is left alone: closing it stops the system its HTTP
         connections belong to without closing them, and one is shared per server anyway.)"""
         self._catalog.close()
-        if self._server is None:
+        if self._server is None and isinstance(self._client, Client):
             self._client.close()
 
     def current_version(self) -> int | None:
