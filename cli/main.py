@@ -264,6 +264,8 @@ def cmd_rollback(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> in
 def _check_llm(settings: Settings) -> int | None:
     """In LLM mode, EXIT_USAGE when the server does not serve BRIEFBOT_LLM_MODEL (or refuses
     the key), before anything starts; None to go on."""
+    if not settings.llm_enabled:
+        return None  # offline: nothing to check, and no openai client to import
     from retrieval.llm.check import ModelCheckError, check_model
 
     try:

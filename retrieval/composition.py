@@ -17,7 +17,6 @@ from retrieval.index.embedders import make_embedder
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
-from retrieval.llm.chat import ChatModel
 from retrieval.llm.prompts import load_prompts
 from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
@@ -58,7 +57,13 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     """Open the on-disk index under the data dir (nothing is built until asked)."""
     indexes = open_live_indexes(settings)
     # The prompts and answer models are loaded (and checked) now: a broken file stops the start.
-    llm = ChatModel(settings, load_prompts(settings.prompts_dir)) if settings.llm_enabled else None
+    llm = None
+    if settings.llm_enabled:
+        # Here, not at the top: openai and LangChain take seconds to import, and an offline
+        # start (`briefbot ask`, the console, the bot without a key) never needs them.
+        from retrieval.llm.chat import ChatModel  # noqa: PLC0415
+
+        llm = ChatModel(settings, load_prompts(settings.prompts_dir))
     return KnowledgeBase(
         indexes,
         AnswerService(settings, indexes.embedder, indexes, AnswerModels.load(), llm),

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from config import Settings
 from retrieval.answer.citations import Citations, display_text
@@ -25,7 +26,7 @@ from retrieval.errors import QuestionError
 from retrieval.evidence.pipeline import AnswerModels, EvidenceAnswerer, Outcome
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex, LiveIndexes
-from retrieval.llm.chat import ChatModel, Completion, Deadline, LlmFailure
+from retrieval.llm.calls import Completion, Deadline, LlmFailure
 from retrieval.llm.followup import reads_as_follow_up
 from retrieval.models import (
     MODE_EXTRACTIVE,
@@ -40,6 +41,9 @@ from retrieval.models import (
     Turn,
 )
 from retrieval.sources.documents import LEAD_SECTION
+
+if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
+    from retrieval.llm.chat import ChatModel
 
 log = logging.getLogger(__name__)
 

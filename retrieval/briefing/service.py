@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from config import Settings
 from retrieval.answer.citations import Citations
@@ -15,8 +16,11 @@ from retrieval.briefing.select import build_briefing, parse_sections
 from retrieval.briefing.topics import on_topic
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex, LiveIndexes
-from retrieval.llm.chat import ChatModel, LlmFailure
+from retrieval.llm.calls import LlmFailure
 from retrieval.models import MODE_LLM, Briefing, BriefingPoint, Passage, WhatsNew
+
+if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
+    from retrieval.llm.chat import ChatModel
 
 BRIEF_PASSAGES = 12  # passages an LLM briefing is written from
 

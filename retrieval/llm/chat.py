@@ -17,13 +17,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from config import Settings
+from retrieval.llm.calls import MIN_REQUEST_SECONDS, Completion, Deadline, LlmFailure
 from retrieval.llm.followup import conversation_chars, plausible_rewrite
 from retrieval.llm.limit import InFlightLimit, LimitTimeout
 from retrieval.llm.prompts import PromptSet
@@ -32,41 +32,7 @@ from retrieval.models import Passage, Turn
 log = logging.getLogger(__name__)
 
 _RETRIED = frozenset({"rate_limited", "server_error", "connection"})
-_MIN_REQUEST_SECONDS = 0.05  # less time than this left: the deadline has passed
 _LONGEST_BACKOFF = 8.0
-
-
-class LlmFailure(Exception):
-    """The model gave no usable completion; `reason` is a short machine-readable word."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """What the model wrote. `truncated`: it stopped at max_tokens (finish_reason "length"), so
-    its last sentence may be cut off. While streaming, `done` is False until the model ends."""
-
-    text: str
-    truncated: bool = False
-    done: bool = True
-
-
-class Deadline:
-    """The time one answer may spend on the model, from its creation on."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self._end - time.monotonic())
-
-    @property
-    def expired(self) -> bool:
-        return self.remaining() < _MIN_REQUEST_SECONDS
 
 
 def _neutralise(text: str) -> str:
@@ -185,7 +151,7 @@ class ChatModel:
         delay = _retry_after(error)
         if delay is None:
             delay = min(_LONGEST_BACKOFF, 0.5 * 2**attempt)
-        if delay + _MIN_REQUEST_SECONDS >= deadline.remaining():
+        if delay + MIN_REQUEST_SECONDS >= deadline.remaining():
             return None  # no time left for another attempt
         log.info("chat model: %s; retrying in %.2f s", failure.reason, delay)
         return delay

@@ -98,6 +98,35 @@ def test_the_import_check_sees_heavy_modules(env: dict[str, str], tmp_path: Path
     assert "chromadb" in json.loads(result.stdout)["heavy"]
 
 
+LLM_CLIENT = ("langchain_core", "langchain_openai", "openai")
+
+
+@pytest.mark.parametrize("llm", [False, True])
+def test_an_offline_answer_loads_no_llm_client(
+    env: dict[str, str], indexed: None, tmp_path: Path, llm: bool
+) -> None:
+    """openai and LangChain take seconds to import: an offline `ask` (the default) must not
+    pay for them; with a key configured it does load them, so the check can fail."""
+    # With a key, a model nobody serves: the answer falls back to the extractive one at once.
+    settings = (
+        {
+            "OPENAI_API_KEY": "sk-fake-test-key-0001",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "BRIEFBOT_LLM_DEADLINE": "1",
+        }
+        if llm
+        else {}
+    )
+    argv = ["ask", "--json", "How many U.S. troops are stationed in Iraq?"]
+    code = f"HEAVY = {json.dumps(json.dumps(LLM_CLIENT))}\n" + IMPORTS_AFTER.replace(
+        "sys.argv[1:]", repr(argv)
+    )
+    result = python(code, {**env, **settings}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["heavy"] == (sorted(LLM_CLIENT) if llm else [])
+
+
 def test_sources_on_an_existing_index_lists_what_the_store_serves(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
