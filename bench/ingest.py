@@ -242,7 +242,8 @@ def write_markdown(
         "`briefbot eval --half heldout` (`retrieval.evaluation.evaluate`, k = 5): *answered* "
         "counts grounded answers with a verified quote from the right document (the strict "
         "scorer), *declined* correct declines of unanswerable questions; hit@k and MRR are "
-        "retrieval's. *Other languages*: the seed's held-out questions in Russian and German.",
+        "retrieval's. *Other languages*: the seed's held-out questions in Russian, German "
+        "and Spanish.",
         "",
         "| recipe | corpus | texts | tokens | ingest s | answered | declined | hit@1 | hit@5 "
         "| MRR | other languages |",

@@ -251,6 +251,9 @@ def write_markdown(
         "",
         "Scale (1k, 10k, 100k passages; embedded Chroma and `chroma run`, against NumPy brute "
         "force): [benchmarks-scale.md](benchmarks-scale.md), written by `python -m bench.scale`. "
+        "Ingest cost (passage-vector recipes against held-out answers, re-ingest with one file "
+        "changed, passages/s at 1k and 10k against the embedder alone): "
+        "[benchmarks-ingest.md](benchmarks-ingest.md), written by `python -m bench.ingest`. "
         "Two replicas on PostgreSQL (reload visibility, scheduler failover): "
         '`python -m bench.replicas`, numbers in the README\'s "Running several replicas".',
     ]
