@@ -7,6 +7,7 @@ handler, which logs it with the update's ids (never another user's text) and apo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from functools import partial
 
@@ -227,16 +228,33 @@ async def reset(update: Update, context: BriefContext) -> None:
 
 
 TYPING_REFRESH = 4.5  # seconds; Telegram shows "typing…" for 5 s after each action
+TYPING_FIRST_WAIT = 2.0  # seconds an answer waits, at most, for the first "typing…" to land
 
 
-async def _keep_typing(message: Message) -> None:
-    """Keep "typing…" showing while a slow model writes (until cancelled); best effort."""
-    while True:
-        await asyncio.sleep(TYPING_REFRESH)
-        try:
-            await message.reply_chat_action(ChatAction.TYPING)
-        except TelegramError as error:
-            log.info("could not refresh the typing indicator (%s)", error)
+class _Typing:
+    """ "typing…" from the moment a question is taken until its answer goes out, refreshed
+    while a slow model writes; best effort. It runs beside the answer instead of before it
+    (a Bot API round trip off every reply), and `stop` lets the first action land first:
+    one arriving after the answer would show "typing…" under it for 5 s."""
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+        self._first_sent = asyncio.Event()
+        self._task = asyncio.create_task(self._keep())
+
+    async def _keep(self) -> None:
+        while True:
+            try:
+                await self._message.reply_chat_action(ChatAction.TYPING)
+            except TelegramError as error:
+                log.info("could not show the typing indicator (%s)", error)
+            self._first_sent.set()
+            await asyncio.sleep(TYPING_REFRESH)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_sent.wait(), TYPING_FIRST_WAIT)
+        self._task.cancel()
 
 
 async def _history(services: Services, key: ConversationKey) -> list[Turn]:
@@ -272,20 +290,22 @@ async def _answer(
         if refusal.tell:
             await message.reply_text(texts.get("slow_down", seconds=seconds_to_wait(refusal)))
         return
-    await message.reply_chat_action(ChatAction.TYPING)
+    typing = _Typing(message)
     key = conversation_key(message)
     history = await _history(services, key) if follow_up else []
     live = LiveReply(message, context.bot)
     answer: Answer | None = None
-    typing = asyncio.create_task(_keep_typing(message))
     try:
-        async for step in services.knowledge.ask_streaming(
-            cleaned, history=history, replying=replying
-        ):
-            if step.answer is not None:
-                answer = step.answer
-            else:
-                await live.preview(step.draft)
+        try:
+            async for step in services.knowledge.ask_streaming(
+                cleaned, history=history, replying=replying
+            ):
+                if step.answer is not None:
+                    answer = step.answer
+                else:
+                    await live.preview(step.draft)
+        finally:
+            await typing.stop()
     except IndexUnavailableError:
         log.exception("no index to answer from")
         await live.discard()
@@ -298,19 +318,20 @@ async def _answer(
     except Exception:
         await live.discard()  # never leave an unchecked preview standing
         raise
-    finally:
-        typing.cancel()
     if answer is None:  # ask_streaming always ends with the Answer
         raise RuntimeError("the answer stream ended without an answer")
-    try:
-        await asyncio.to_thread(services.state.conversations.add, key, Turn(cleaned, answer.text))
-    except DatabaseUnavailableError as error:  # the answer matters more than its follow-ups
-        log.warning("conversation not kept (%s)", error)
     rendered = render_answer(answer, show_quotes=True, messages=texts)
     try:
         answer_id = await asyncio.to_thread(services.state.answers.record, answer)
     except DatabaseUnavailableError as error:  # a full disk, say: the answer still goes out
         log.warning("answer log not written (%s); sending the answer without buttons", error)
         await live.finish(rendered.parts, None)
-        return
-    await live.finish(rendered.parts, answer_keyboard(answer_id, True, rendered.togglable, texts))
+    else:
+        keyboard = answer_keyboard(answer_id, True, rendered.togglable, texts)
+        await live.finish(rendered.parts, keyboard)
+    # After the reply, not before it: this chat's next update waits for this one
+    # (bot/scheduling.py), so a follow-up still finds the turn.
+    try:
+        await asyncio.to_thread(services.state.conversations.add, key, Turn(cleaned, answer.text))
+    except DatabaseUnavailableError as error:  # the answer matters more than its follow-ups
+        log.warning("conversation not kept (%s)", error)

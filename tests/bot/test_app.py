@@ -55,6 +55,16 @@ async def test_a_private_question_gets_a_cited_answer_with_buttons(bot: RunningB
     assert [d.split(":")[2] for d in data[1:]] == ["up", "down"]
 
 
+async def test_a_failing_typing_action_does_not_cost_the_answer(bot: RunningBot) -> None:
+    """"typing…" is best effort: the Bot API refusing it (here a 400) must not stop the reply."""
+    bot.api.fail_next("sendChatAction", 400)
+    bot.api.private_message(QUESTION)
+    refused = await bot.api.wait_for("sendChatAction")
+    sent = await bot.api.wait_for("sendMessage")
+    assert refused.status == 400
+    assert "troops stationed there to go home. [1]" in sent.params["text"]
+
+
 async def test_a_declined_question_names_the_closest_documents(bot: RunningBot) -> None:
     bot.api.private_message("What is the recipe for hummus?")
     sent = await bot.api.wait_for("sendMessage")
