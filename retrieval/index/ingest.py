@@ -10,10 +10,10 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
+from config import PassageVectors
 from retrieval.errors import DocumentError, IndexUnavailableError, IngestError
 from retrieval.index.embedders import Embedder
 from retrieval.index.store import IndexStore
@@ -36,7 +36,6 @@ from retrieval.sources.documents import (
     sha256,
 )
 
-PassageVectors = Literal["sentences", "embedded"]
 # The title/section's weight in a passage's vector, over its share by length. Embedded with
 # the passage, a title colours every token of it; 3 kept held-out answers closest to that
 # recipe's of the variants tried (weights 0, 1 and 3, and equal weights for every sentence;
@@ -105,12 +104,6 @@ def passage_vector(
 
 
 class Ingestor:
-    # How a passage's vector is made. "sentences": from its sentences' vectors (which answering
-    # needs anyway) and its title/section's, so each passage's text is not embedded a second
-    # time: about half the tokens (docs/benchmarks-ingest.md). "embedded": the passage's
-    # embedding_text embedded on its own, as before; kept for the benchmark's comparison.
-    passage_vectors: PassageVectors = "sentences"
-
     def __init__(
         self,
         sources_dir: Path,
@@ -119,13 +112,19 @@ class Ingestor:
         embedder: Embedder,
         chunk_chars: int,
         max_document_bytes: int,
+        passage_vectors: PassageVectors = "sentences",
     ) -> None:
+        """passage_vectors (BRIEFBOT_PASSAGE_VECTORS): how a passage's vector is made.
+        "sentences": from its sentences' vectors (which answering needs anyway) and its
+        title/section's, so its text is not embedded a second time, about half the tokens;
+        "embedded": its embedding_text embedded on its own (docs/benchmarks-ingest.md)."""
         self._sources_dir = sources_dir
         self._store = store
         self._cache = cache
         self._embedder = embedder
         self._chunk_chars = chunk_chars
         self._max_document_bytes = max_document_bytes
+        self._passage_vectors = passage_vectors
 
     def read_sources(self, progress: IngestProgress | None = None) -> list[SourceDocument]:
         """Every source document, or IngestError naming each file that cannot be used.
@@ -199,11 +198,11 @@ class Ingestor:
                 [
                     text
                     for passage, source in flat
-                    for text in texts_to_embed(passage, source, self.passage_vectors)
+                    for text in texts_to_embed(passage, source, self._passage_vectors)
                 ],
                 progress,
             )
-            if self.passage_vectors == "embedded":
+            if self._passage_vectors == "embedded":
                 vectors = np.stack([vectors_by_hash[sha256(embedding_text(p))] for p, _ in flat])
             else:
                 vectors = np.stack([passage_vector(p, s, vectors_by_hash) for p, s in flat])
@@ -212,7 +211,12 @@ class Ingestor:
                 progress("writing", 0, 1)
             texts = {doc.content_hash: doc.text for doc in documents}
             manifest = self._store.publish(
-                [p for p, _ in flat], vectors, infos, self._chunk_chars, texts
+                [p for p, _ in flat],
+                vectors,
+                infos,
+                self._chunk_chars,
+                texts,
+                self._passage_vectors,
             )
             if progress is not None:
                 progress("writing", 1, 1)
@@ -242,6 +246,7 @@ class Ingestor:
         return (
             previous.embedder == self._embedder.identity
             and previous.chunk_chars == self._chunk_chars
+            and previous.passage_vectors == self._passage_vectors
             and [replace(d, added_at="", updated_at="") for d in previous.documents]
             == [replace(d, added_at="", updated_at="") for d in infos]
         )

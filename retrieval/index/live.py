@@ -62,6 +62,7 @@ class LiveIndexes:
             embedder,
             settings.chunk_chars,
             settings.max_document_bytes,
+            settings.passage_vectors,
         )
         self._live: LiveIndex | None = None
 

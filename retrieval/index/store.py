@@ -319,14 +319,18 @@ class IndexStore:
         documents: Sequence[DocumentInfo],
         chunk_chars: int,
         texts: Mapping[str, str] | None = None,
+        passage_vectors: str = "sentences",
     ) -> Manifest:
         """Build a complete new version, then make it the live one. Call under writer_lock.
+        passage_vectors: how the vectors were made (BRIEFBOT_PASSAGE_VECTORS), for the manifest.
         A write that fails (a full disk, say) raises IngestError with the pointer unmoved:
         the previous version goes on serving, and the next publish clears the leftovers."""
         previous = self.current_version()
         try:
             with self._reaching():
-                manifest, collection = self._create_collection(chunk_chars, documents)
+                manifest, collection = self._create_collection(
+                    chunk_chars, documents, passage_vectors
+                )
                 self._fill(collection, passages, vectors)
             self._catalog.save_sources(texts or {})  # before the manifest that needs them
             self._catalog.save_manifest(manifest)
@@ -354,7 +358,7 @@ class IndexStore:
         return manifest
 
     def _create_collection(
-        self, chunk_chars: int, documents: Sequence[DocumentInfo]
+        self, chunk_chars: int, documents: Sequence[DocumentInfo], passage_vectors: str
     ) -> tuple[Manifest, Collection]:
         """The next version's manifest and its new, empty collection. Another data dir with
         the same index name may take the same number at the same moment: the server refuses
@@ -369,6 +373,7 @@ class IndexStore:
                 chunk_chars=chunk_chars,
                 created_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 documents=tuple(documents),
+                passage_vectors=passage_vectors,
             )
             try:
                 collection = self._client.create_collection(

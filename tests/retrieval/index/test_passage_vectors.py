@@ -4,7 +4,8 @@ the vector cache holds from the older recipe (passage texts) is never served as 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from config import Settings
 from retrieval.index.ingest import (
     CONTEXT_WEIGHT,
-    Ingestor,
     context_text,
     embedding_text,
     passage_vector,
@@ -24,7 +24,7 @@ from retrieval.index.ingest import (
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import Matrix
+from retrieval.models import Manifest, Matrix
 from retrieval.sources.documents import cut_passages, discover_sources, parse_document, sha256
 from tests.fakes.embedder import FakeEmbedder
 
@@ -56,12 +56,16 @@ def embedder() -> RecordingEmbedder:
     return RecordingEmbedder()
 
 
-@pytest.fixture
-def indexes(settings: Settings, embedder: RecordingEmbedder) -> Iterator[LiveIndexes]:
+def open_indexes(settings: Settings, embedder: RecordingEmbedder) -> LiveIndexes:
     store = IndexStore(
         chroma_client(settings), settings.data_dir / "index", embedder, settings.index_name
     )
-    live = LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "vectors.db"))
+    return LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "vectors.db"))
+
+
+@pytest.fixture
+def indexes(settings: Settings, embedder: RecordingEmbedder) -> Iterator[LiveIndexes]:
+    live = open_indexes(settings, embedder)
     yield live
     live.close()
 
@@ -122,33 +126,48 @@ def test_the_stored_passage_vectors_are_made_from_the_sentences(
         assert np.allclose(stored[passage.chunk_id], passage_vector(passage, text, cached))
 
 
-def test_a_cache_filled_by_the_older_recipe_does_not_serve_passage_texts(
-    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path, settings: Settings
+def test_switching_from_the_older_recipe_re_indexes_from_the_cache(
+    make_settings: Callable[..., Settings], embedder: RecordingEmbedder, sources: Path
 ) -> None:
-    """The vector cache is keyed by embedder and text: a passage text embedded by the older
-    recipe is a text like any other, and the new recipe never looks it up."""
-    Ingestor.passage_vectors = "embedded"
+    """An index built by the older recipe (BRIEFBOT_PASSAGE_VECTORS=embedded, or before the
+    setting) is rebuilt at the next reload under the new one, with nothing in the sources
+    changed; the vector cache is keyed by embedder and text, so the passage texts the older
+    recipe cached are never served as passages, and only the titles are embedded anew."""
+    older = open_indexes(make_settings(passage_vectors="embedded"), embedder)
     try:
-        indexes.ingest()
+        older.ingest()
+        first = stored_vectors(older)
+        assert older.current().manifest.passage_vectors == "embedded"
     finally:
-        Ingestor.passage_vectors = "sentences"
-    first = stored_vectors(indexes)
+        older.close()
     passages = passages_of(sources)
-    # The older recipe stored each passage's own embedding.
-    for passage, _ in passages:
+    for passage, _ in passages:  # the older recipe stored each passage's own embedding
         own = embedder.embed_passages([embedding_text(passage)])[0]
         assert np.allclose(first[passage.chunk_id], own)
-    (sources / "extra.txt").write_text("Extra\n\nA new file changes the sources.\n", "utf-8")
+    settings = make_settings()
     embedder.texts.clear()
+    newer = open_indexes(settings, embedder)
+    try:
+        report = newer.ingest()
+        assert report.changed
+        assert newer.current().manifest.passage_vectors == "sentences"
+        assert set(embedder.texts) == {context_text(p) for p, _ in passages} - {""}
+        cached, _ = VectorCache(settings.data_dir / "vectors.db").embed(
+            embedder,
+            [t for p, text in passages for t in [*sentence_texts(p, text), context_text(p)]],
+        )
+        second = stored_vectors(newer)
+        for passage, text in passages:
+            assert np.allclose(second[passage.chunk_id], passage_vector(passage, text, cached))
+        assert not newer.ingest().changed  # and from then on, unchanged is unchanged
+    finally:
+        newer.close()
+
+
+def test_a_manifest_from_before_the_setting_reads_as_the_older_recipe(
+    indexes: LiveIndexes,
+) -> None:
     indexes.ingest()
-    # The new file's sentence and title, and the titles and sections the older recipe never
-    # embedded on their own; every sentence vector comes from the cache.
-    contexts = {context_text(p) for p, _ in passages} - {""}
-    assert set(embedder.texts) == {"A new file changes the sources.", "Extra"} | contexts
-    cached, _ = VectorCache(settings.data_dir / "vectors.db").embed(
-        embedder,
-        [t for p, text in passages for t in [*sentence_texts(p, text), context_text(p)]],
-    )
-    second = stored_vectors(indexes)
-    for passage, text in passages:
-        assert np.allclose(second[passage.chunk_id], passage_vector(passage, text, cached))
+    data = json.loads(indexes.current().manifest.to_json())
+    del data["passage_vectors"]
+    assert Manifest.from_json(json.dumps(data)).passage_vectors == "embedded"
