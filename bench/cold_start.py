@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bench.machine import machine
 from bench.sets import REPO
 from bench.startup import BRIEFBOT, _environment
 from config import load_settings
@@ -297,7 +298,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs per command")
     args = parser.parse_args()
-    from bench.run import machine  # bench.run imports this module: import it once running
 
     print(markdown(measure(args.runs)))
     print(f"\nMachine: {machine()}.")

