@@ -232,7 +232,7 @@ TYPING_FIRST_WAIT = 2.0  # seconds an answer waits, at most, for the first "typi
 
 
 class _Typing:
-    """ "typing…" from the moment a question is taken until its answer goes out, refreshed
+    """Shows "typing…" from the moment a question is taken until its answer goes out, refreshed
     while a slow model writes; best effort. It runs beside the answer instead of before it
     (a Bot API round trip off every reply), and `stop` lets the first action land first:
     one arriving after the answer would show "typing…" under it for 5 s."""

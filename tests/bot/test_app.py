@@ -56,7 +56,8 @@ async def test_a_private_question_gets_a_cited_answer_with_buttons(bot: RunningB
 
 
 async def test_a_failing_typing_action_does_not_cost_the_answer(bot: RunningBot) -> None:
-    """"typing…" is best effort: the Bot API refusing it (here a 400) must not stop the reply."""
+    """The typing action is best effort: the Bot API refusing it (a 400 here) must not stop
+    the reply."""
     bot.api.fail_next("sendChatAction", 400)
     bot.api.private_message(QUESTION)
     refused = await bot.api.wait_for("sendChatAction")
