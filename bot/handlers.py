@@ -234,8 +234,8 @@ TYPING_FIRST_WAIT = 2.0  # seconds an answer waits, at most, for the first "typi
 class _Typing:
     """Shows "typing…" from the moment a question is taken until its answer goes out, refreshed
     while a slow model writes; best effort. It runs beside the answer instead of before it
-    (a Bot API round trip off every reply), and `stop` lets the first action land first:
-    one arriving after the answer would show "typing…" under it for 5 s."""
+    (a Bot API round trip off every reply), and `stop` lets the first action land first, for
+    up to TYPING_FIRST_WAIT: one arriving after the answer would show "typing…" under it."""
 
     def __init__(self, message: Message) -> None:
         self._message = message
@@ -248,13 +248,17 @@ class _Typing:
                 await self._message.reply_chat_action(ChatAction.TYPING)
             except TelegramError as error:
                 log.info("could not show the typing indicator (%s)", error)
-            self._first_sent.set()
+            finally:
+                self._first_sent.set()  # sent or not, the answer need not wait for it
             await asyncio.sleep(TYPING_REFRESH)
 
     async def stop(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_sent.wait(), TYPING_FIRST_WAIT)
-        self._task.cancel()
+        """Stop refreshing; also when the answer itself is cancelled meanwhile."""
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_sent.wait(), TYPING_FIRST_WAIT)
+        finally:
+            self._task.cancel()
 
 
 async def _history(services: Services, key: ConversationKey) -> list[Turn]:
@@ -290,11 +294,11 @@ async def _answer(
         if refusal.tell:
             await message.reply_text(texts.get("slow_down", seconds=seconds_to_wait(refusal)))
         return
-    typing = _Typing(message)
     key = conversation_key(message)
     history = await _history(services, key) if follow_up else []
     live = LiveReply(message, context.bot)
     answer: Answer | None = None
+    typing = _Typing(message)  # stopped in the finally below, whatever happens
     try:
         try:
             async for step in services.knowledge.ask_streaming(
