@@ -178,8 +178,13 @@ def _serve(request: bytes) -> dict[str, Any]:
 
 
 def _answer(error: DocumentError) -> dict[str, Any]:
-    """The child's answer for a DocumentError: its values are numbers and strings (JSON)."""
-    return {"error": str(error), "reason": error.reason, "values": error.values}
+    """The child's answer for a DocumentError. Its values go as JSON: one that is not a number,
+    a string or a bool goes as its text, so the reply (and the real reason) is never lost."""
+    values = {
+        name: value if isinstance(value, int | float | str | bool) else str(value)
+        for name, value in error.values.items()
+    }
+    return {"error": str(error), "reason": error.reason, "values": values}
 
 
 def _peak_address_space() -> int:

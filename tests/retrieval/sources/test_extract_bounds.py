@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from fpdf import FPDF
 
 from retrieval.errors import DocumentError
 from retrieval.sources.extract import extract
-from retrieval.sources.worker import Extractor
+from retrieval.sources.worker import Extractor, _answer
 
 LIMIT = 1_000_000
 PARAGRAPH = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>"
@@ -165,3 +166,15 @@ async def test_cancelling_an_extraction_kills_its_worker() -> None:
     with pytest.raises(asyncio.CancelledError):
         await reading
     assert worker_children() == []
+
+
+def test_a_reason_value_that_is_not_json_still_crosses_as_text() -> None:
+    """The child answers in JSON: a value such as a path must not make its answer unwritable
+    (the parent would then report "reader failed" and lose the real reason)."""
+    error = DocumentError("cannot be read (/tmp/a.pdf)", "unreadable_detail", detail=Path("/a"))
+    answer = json.loads(json.dumps(_answer(error)))
+    assert answer == {
+        "error": "cannot be read (/tmp/a.pdf)",
+        "reason": "unreadable_detail",
+        "values": {"detail": "/a"},
+    }
