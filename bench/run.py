@@ -20,6 +20,7 @@ from bench.cold_start import ColdStart
 from bench.cold_start import markdown as cold_start_markdown
 from bench.cold_start import measure as measure_cold_start
 from bench.machine import machine
+from bench.measure import p95
 from bench.sets import REPO, SETS
 from bench.startup import Startup
 from bench.startup import markdown as startup_markdown
@@ -109,7 +110,7 @@ def measure(corpus: str, embedder: str, latency_questions: int) -> Result:
             raw_s,
             reingest_s,
             statistics.median(timings),
-            statistics.quantiles(timings, n=20)[18],
+            p95(timings),
             latency_questions,
             {k: v for k, v in metrics.items() if isinstance(v, float)},
         )

@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from bench.machine import machine
+from bench.measure import p95, status_mb
 from bench.sets import REPO
 from retrieval.models import DocumentInfo, Passage, Span
 
@@ -135,17 +135,6 @@ def synthesise(
     return passages, vectors.astype(np.float32), documents
 
 
-def _vm_hwm_mb(pid: str = "self", field: str = "VmHWM") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def brute_top(matrix: np.ndarray, query: np.ndarray, k: int = K) -> np.ndarray:
     """Exact cosine top-k (rows are unit vectors), best first."""
     scores = matrix @ query
@@ -183,11 +172,11 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
     try:
         (work / "index").mkdir(exist_ok=True)
         store = IndexStore(client, work / "index", embedder, "scale")
-        rss_before = _vm_hwm_mb(field="VmRSS")
+        rss_before = status_mb("VmRSS")
         started = time.perf_counter()
         manifest = store.publish(passages, vectors, documents, 600)
         publish_s = time.perf_counter() - started
-        rss_published = _vm_hwm_mb(field="VmRSS")
+        rss_published = status_mb("VmRSS")
 
         started = time.perf_counter()
         searcher = HybridSearcher(store, manifest, 1.0, 1.0)
@@ -195,7 +184,7 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
         corpus = corpus_statistics([s for group in sentences.values() for s in group])
         answerer = EvidenceAnswerer(AnswerModels.load(), corpus)
         load_s = time.perf_counter() - started
-        rss_loaded = _vm_hwm_mb(field="VmRSS")
+        rss_loaded = status_mb("VmRSS")
 
         collection = store.collection(manifest)
         rng = np.random.default_rng(11)
@@ -242,22 +231,22 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
             publish_seconds=publish_s,
             load_seconds=load_s,
             p50_ms=med(total),
-            p95_ms=_pct(total, 95),
+            p95_ms=p95(total),
             embed_p50_ms=med(embed_t),
             search_p50_ms=med(search_t),
             bm25_p50_ms=med(bm25_t),
             answer_p50_ms=med(answer_t),
             chroma_p50_ms=med(chroma_t),
-            chroma_p95_ms=_pct(chroma_t, 95),
+            chroma_p95_ms=p95(chroma_t),
             brute_p50_ms=med(brute_t),
-            brute_p95_ms=_pct(brute_t, 95),
+            brute_p95_ms=p95(brute_t),
             recall_at_5=float(np.mean(recalls)),
             brute_self_top1=float(np.mean(self_top1)),
             rss_before_mb=rss_before,
             rss_published_mb=rss_published,
             rss_loaded_mb=rss_loaded,
-            peak_rss_mb=_vm_hwm_mb(),
-            server_rss_mb=_vm_hwm_mb(str(server._process.pid)) if server else None,
+            peak_rss_mb=status_mb("VmHWM"),
+            server_rss_mb=status_mb("VmHWM", str(server._process.pid)) if server else None,
         )
     finally:
         if server is not None:

@@ -37,6 +37,7 @@ from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
 
 from bench.machine import machine
+from bench.measure import p95, status_mb
 from bench.sets import REPO, SETS
 from bot.app import build_application
 from bot.context import Services
@@ -97,13 +98,6 @@ class TelegramResult:
     load_average: float  # 1-minute, then: what else the machine was running
 
 
-def _vm_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"/proc/self/status has no {field}")
-
-
 def _reset_peak_rss() -> None:
     # Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each burst's peak is
     # its own rather than the largest so far in this process.
@@ -133,10 +127,6 @@ def _through_limiter(calls: list[Call], since: float) -> Counter[str]:
     """Requests after `since` that the overall limiter counts: AIORateLimiter throttles a
     request when it names a chat (getUpdates and the like pass freely)."""
     return Counter(c.method for c in calls if c.time >= since and "chat_id" in c.params)
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18]
 
 
 async def _drained(limiter: AsyncLimiter) -> None:
@@ -184,7 +174,7 @@ async def _idle(
         services.knowledge.ask(questions[index % len(questions)])
         asks.append((time.perf_counter() - started) * 1000)
     return Idle(
-        count, statistics.median(latencies), _p95(latencies), statistics.median(asks), _p95(asks)
+        count, statistics.median(latencies), p95(latencies), statistics.median(asks), p95(asks)
     )
 
 
@@ -206,7 +196,7 @@ async def _burst(
         api.private_message(questions[chat % len(questions)], user_id=first_user + chat)
         queued[first_user + chat] = time.monotonic()
     finals = [await api.wait_for("sendMessage", _is_final, timeout=120) for _ in range(chats)]
-    peak_mb = _vm_mb("VmHWM")
+    peak_mb = status_mb("VmHWM")
     requests = _through_limiter(api.calls, started)
     rate = limiter.max_rate / limiter.time_period
     answers = [
@@ -221,7 +211,7 @@ async def _burst(
         floor_seconds=max(0.0, sum(requests.values()) - limiter.max_rate) / rate,
         requests=dict(requests),
         p50_ms=statistics.median(latencies),
-        p95_ms=_p95(latencies),
+        p95_ms=p95(latencies),
         peak_rss_mb=peak_mb,
         model_answers=sum(1 for a in answers if a is not None and a.mode == MODE_LLM),
     )
