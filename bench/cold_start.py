@@ -42,7 +42,7 @@ from typing import TypeVar
 
 from bench.machine import machine
 from bench.sets import REPO
-from bench.startup import BRIEFBOT, _environment
+from bench.startup import BRIEFBOT, isolated_environment
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from tests.fakes.bot_api import FakeBotApi
@@ -232,7 +232,7 @@ def measure(runs: int = 5, top_imports: int = 8) -> ColdStart:
     with tempfile.TemporaryDirectory(prefix="briefbot-cold-") as scratch:
         work = Path(scratch)
         shutil.copytree(REPO / "seeds", work / "sources")
-        env = _environment(work)
+        env = isolated_environment(work)
         indexes = open_live_indexes(
             load_settings(sources_dir=work / "sources", data_dir=work / "data")
         )

@@ -50,7 +50,7 @@ class Startup:
     import_seconds: float  # `import cli.main`, from python -X importtime (cumulative)
 
 
-def _environment(work: Path) -> dict[str, str]:
+def isolated_environment(work: Path) -> dict[str, str]:
     """This process's environment without the developer's briefbot settings."""
     clean = {
         name: value
@@ -76,7 +76,7 @@ def measure(runs: int = 5) -> Startup:
     with tempfile.TemporaryDirectory(prefix="briefbot-startup-") as scratch:
         work = Path(scratch)
         shutil.copytree(REPO / "seeds", work / "sources")
-        env = _environment(work)
+        env = isolated_environment(work)
         indexes = open_live_indexes(
             load_settings(sources_dir=work / "sources", data_dir=work / "data")
         )
