@@ -16,6 +16,7 @@ from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
 
 TOKEN = "4242:fake-token-for-tests-only"
+ADMIN = 1111  # the admin of `admin_bot`
 
 
 @pytest.fixture
@@ -56,3 +57,22 @@ async def bot(
     app = build_application(settings, services)
     async with serving(app, api):  # post_shutdown closes the services
         yield RunningBot(api, app, services)
+
+
+@pytest.fixture
+async def admin_bot(
+    bot_settings: Callable[..., Settings], api: FakeBotApi
+) -> AsyncIterator[RunningBot]:
+    """The bot with ADMIN as its one admin, taking uploads of up to 200 kB."""
+    settings = bot_settings(admin_ids=(ADMIN,), max_document_bytes=200_000)
+    services = Services.create(settings, open_knowledge_base(settings))
+    app = build_application(settings, services)
+    async with serving(app, api):
+        yield RunningBot(api, app, services)
+
+
+def send_file(api: FakeBotApi, name: str, mime: str, content: bytes, user_id: int = ADMIN) -> None:
+    """A user (the admin unless told) sends the bot a document."""
+    file_id = f"file-{name}-{user_id}"
+    api.add_file(file_id, content)
+    api.document_message(file_id, name, mime, len(content), user_id=user_id)

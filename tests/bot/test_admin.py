@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,12 +14,12 @@ from bot.app import build_application
 from bot.context import Services
 from config import Settings
 from retrieval.composition import open_knowledge_base
-from tests.bot.conftest import RunningBot
+from tests.bot.conftest import ADMIN, RunningBot, send_file
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.serving import serving
 from tests.retrieval.sources.test_extract_bounds import slow_docx, started_worker, worker_children
 
-ADMIN, STRANGER = 1111, 2222
+STRANGER = 2222
 GROUP = -100123
 BRIDGE = "The Riverside bridge will cost 42 million euros and open in 2027."
 
@@ -61,23 +61,6 @@ UPLOADS = {
     ),
     "bridge.pdf": ("application/pdf", pdf_bytes(BRIDGE)),
 }
-
-
-@pytest.fixture
-async def admin_bot(
-    bot_settings: Callable[..., Settings], api: FakeBotApi
-) -> AsyncIterator[RunningBot]:
-    settings = bot_settings(admin_ids=(ADMIN,), max_document_bytes=200_000)
-    services = Services.create(settings, open_knowledge_base(settings))
-    app = build_application(settings, services)
-    async with serving(app, api):
-        yield RunningBot(api, app, services)
-
-
-def send_file(api: FakeBotApi, name: str, mime: str, content: bytes, user_id: int = ADMIN) -> None:
-    file_id = f"file-{name}-{user_id}"
-    api.add_file(file_id, content)
-    api.document_message(file_id, name, mime, len(content), user_id=user_id)
 
 
 async def reply_text(api: FakeBotApi) -> str:

@@ -5,26 +5,18 @@ a German or Russian admin reads why an upload, a /reload or a /rollback failed."
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.app import build_application
-from bot.context import Services
 from bot.messages import CATALOG, ENGLISH, Messages, error_text
-from config import Settings
-from retrieval.composition import open_knowledge_base
 from retrieval.errors import REASONS, BriefbotError, DocumentError, IngestError
 from retrieval.sources.documents import decode_source
 from retrieval.sources.extract import _EXPECTED, _FOUND, extract
-from tests.bot.conftest import RunningBot
+from tests.bot.conftest import ADMIN, RunningBot, send_file
 from tests.bot.test_messages import next_text, speaks
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN = 1111
 
 
 def raised_reasons() -> set[str]:
@@ -125,36 +117,20 @@ def test_an_error_without_a_known_reason_is_said_in_english() -> None:
 # --- end to end over the fake Bot API ----------------------------------------------------
 
 
-@pytest.fixture
-async def admin_bot(
-    bot_settings: Callable[..., Settings], api: FakeBotApi
-) -> AsyncIterator[RunningBot]:
-    settings = bot_settings(admin_ids=(ADMIN,), max_document_bytes=200_000)
-    services = Services.create(settings, open_knowledge_base(settings))
-    app = build_application(settings, services)
-    async with serving(app, api):
-        yield RunningBot(api, app, services)
-
-
-def send_file(api: FakeBotApi, name: str, content: bytes) -> None:
-    api.add_file(f"file-{name}", content)
-    api.document_message(f"file-{name}", name, "text/plain", len(content), user_id=ADMIN)
-
-
 async def test_a_german_admin_reads_why_an_upload_was_rejected(admin_bot: RunningBot) -> None:
     api = admin_bot.api
     speaks(api, ADMIN, "de")
     await next_text(api, ADMIN)
-    send_file(api, "leer.txt", b"")
+    send_file(api, "leer.txt", "text/plain", b"")
     assert await next_text(api, ADMIN) == (
         "Ich habe leer.txt nicht hinzugefügt (Grund: die Datei ist leer). Nichts wurde geändert."
     )
-    send_file(api, "gross.txt", b"word " * 50_000)
+    send_file(api, "gross.txt", "text/plain", b"word " * 50_000)
     assert await next_text(api, ADMIN) == (
         "Ich habe gross.txt nicht hinzugefügt (Grund: die Datei ist größer als 200,000 Byte). "
         "Nichts wurde geändert."
     )
-    send_file(api, "daten.txt", b"\x00\x01\x02binary")
+    send_file(api, "daten.txt", "text/plain", b"\x00\x01\x02binary")
     assert await next_text(api, ADMIN) == (
         "Ich habe daten.txt nicht hinzugefügt (Grund: die Datei ist eine Binärdatei, kein "
         "Text). Nichts wurde geändert."
