@@ -28,7 +28,6 @@ import asyncio
 import json
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -42,9 +41,7 @@ from typing import TypeVar
 
 from bench.machine import machine
 from bench.sets import REPO
-from bench.startup import BRIEFBOT, isolated_environment
-from config import load_settings
-from retrieval.composition import open_live_indexes
+from bench.startup import BRIEFBOT, seed_indexed
 from tests.fakes.bot_api import FakeBotApi
 
 QUESTION = "How many U.S. troops are stationed in Iraq?"
@@ -229,17 +226,7 @@ def _summary(command: str, seconds: list[float]) -> CommandStart:
 
 
 def measure(runs: int = 5, top_imports: int = 8) -> ColdStart:
-    with tempfile.TemporaryDirectory(prefix="briefbot-cold-") as scratch:
-        work = Path(scratch)
-        shutil.copytree(REPO / "seeds", work / "sources")
-        env = isolated_environment(work)
-        indexes = open_live_indexes(
-            load_settings(sources_dir=work / "sources", data_dir=work / "data")
-        )
-        try:
-            indexes.ingest()
-        finally:
-            indexes.close()
+    with seed_indexed("briefbot-cold-") as (work, env):
         asks = _repeat(lambda: _ask(env, work), runs)
         chats = _repeat(lambda: _chat(env, work), runs)
         bots = _repeat(lambda: asyncio.run(_bot_once(env, work)), runs)

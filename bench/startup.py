@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +52,7 @@ class Startup:
     import_seconds: float  # `import cli.main`, from python -X importtime (cumulative)
 
 
-def isolated_environment(work: Path) -> dict[str, str]:
+def _environment(work: Path) -> dict[str, str]:
     """This process's environment without the developer's briefbot settings."""
     clean = {
         name: value
@@ -64,6 +66,23 @@ def isolated_environment(work: Path) -> dict[str, str]:
     }
 
 
+@contextmanager
+def seed_indexed(prefix: str) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A scratch dir with a copy of the seed indexed in it, and the environment a briefbot
+    process run there needs (_environment); removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        work = Path(scratch)
+        shutil.copytree(REPO / "seeds", work / "sources")
+        indexes = open_live_indexes(
+            load_settings(sources_dir=work / "sources", data_dir=work / "data")
+        )
+        try:
+            indexes.ingest()
+        finally:
+            indexes.close()
+        yield work, _environment(work)
+
+
 def _run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
     subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=True, timeout=120)
@@ -73,17 +92,7 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path) -> float:
 def measure(runs: int = 5) -> Startup:
     """Each command `runs` times, after one unmeasured run (a cold file cache is another
     benchmark), in a scratch dir with the seed indexed."""
-    with tempfile.TemporaryDirectory(prefix="briefbot-startup-") as scratch:
-        work = Path(scratch)
-        shutil.copytree(REPO / "seeds", work / "sources")
-        env = isolated_environment(work)
-        indexes = open_live_indexes(
-            load_settings(sources_dir=work / "sources", data_dir=work / "data")
-        )
-        try:
-            indexes.ingest()
-        finally:
-            indexes.close()
+    with seed_indexed("briefbot-startup-") as (work, env):
         results = []
         for command in COMMANDS:
             argv = [str(BRIEFBOT), *command]
