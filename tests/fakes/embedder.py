@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from chromadb.utils.embedding_functions import register_embedding_function
 
 from retrieval.index.embedders import Embedder
 from retrieval.index.sentences import index_sentences, sentence_text
@@ -60,6 +61,29 @@ class FakeEmbedder(Embedder):
                 index, sign = model(feature)
                 vectors[row, index] += sign
         return vectors
+
+
+@register_embedding_function
+class RecordingEmbedder(FakeEmbedder):
+    """The fake embedder, keeping every passage-mode text it is given (what an ingest
+    embedded); registered with Chroma, as the real embedders are, so a collection can be
+    built from it."""
+
+    @staticmethod
+    def name() -> str:
+        return "recording-fake"
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> RecordingEmbedder:
+        return RecordingEmbedder()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_passages(self, texts: list[str]) -> Matrix:
+        self.texts += texts
+        return super().embed_passages(texts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from config import Settings
 from retrieval.index.ingest import (
@@ -24,31 +23,9 @@ from retrieval.index.ingest import (
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import Manifest, Matrix
+from retrieval.models import Manifest
 from retrieval.sources.documents import cut_passages, discover_sources, parse_document, sha256
-from tests.fakes.embedder import FakeEmbedder
-
-
-@register_embedding_function
-class RecordingEmbedder(FakeEmbedder):
-    """The fake embedder, keeping every passage-mode text it is given; registered with
-    Chroma so a collection can be built from it."""
-
-    @staticmethod
-    def name() -> str:
-        return "recording-fake"
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> RecordingEmbedder:
-        return RecordingEmbedder()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed_passages(self, texts: list[str]) -> Matrix:
-        self.texts += texts
-        return super().embed_passages(texts)
+from tests.fakes.embedder import RecordingEmbedder
 
 
 @pytest.fixture

@@ -5,39 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from config import Settings
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
-from retrieval.models import IngestProgress, Matrix
-from tests.fakes.embedder import FakeEmbedder
-
-
-@register_embedding_function
-class CountingEmbedder(FakeEmbedder):
-    """The fake embedder, counting the passage texts it is given; registered with Chroma, as
-    the real embedders are, so a collection can be built from it."""
-
-    @staticmethod
-    def name() -> str:
-        return "counting-fake"
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> CountingEmbedder:
-        return CountingEmbedder()
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.embedded = 0
-
-    def embed_passages(self, texts: list[str]) -> Matrix:
-        self.embedded += len(texts)
-        return super().embed_passages(texts)
+from retrieval.models import IngestProgress
+from tests.fakes.embedder import RecordingEmbedder
 
 
 class Recorder:
@@ -69,12 +45,12 @@ def write_filler(sources: Path, count: int) -> None:
 
 
 @pytest.fixture
-def embedder() -> CountingEmbedder:
-    return CountingEmbedder()
+def embedder() -> RecordingEmbedder:
+    return RecordingEmbedder()
 
 
 @pytest.fixture
-def indexes(settings: Settings, embedder: CountingEmbedder) -> Iterator[LiveIndexes]:
+def indexes(settings: Settings, embedder: RecordingEmbedder) -> Iterator[LiveIndexes]:
     store = IndexStore(
         chroma_client(settings), settings.data_dir / "index", embedder, settings.index_name
     )
@@ -84,7 +60,7 @@ def indexes(settings: Settings, embedder: CountingEmbedder) -> Iterator[LiveInde
 
 
 def test_a_first_ingest_reads_then_embeds_in_batches_then_writes(
-    indexes: LiveIndexes, embedder: CountingEmbedder, sources: Path
+    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path
 ) -> None:
     write_filler(sources, 8)
     files = len(list(sources.iterdir()))
@@ -97,7 +73,7 @@ def test_a_first_ingest_reads_then_embeds_in_batches_then_writes(
     assert recorder.of("reading") == [(done, files) for done in range(files + 1)]
     embedding = recorder.of("embedding")
     total = embedding[0][1]
-    assert total == report.texts_embedded == embedder.embedded > 64  # more than one batch
+    assert total == report.texts_embedded == len(embedder.texts) > 64  # more than one batch
     assert all(seen_total == total for _, seen_total in embedding)
     done = [d for d, _ in embedding]
     assert done[0] == 0
@@ -108,18 +84,18 @@ def test_a_first_ingest_reads_then_embeds_in_batches_then_writes(
 
 
 def test_a_reingest_embeds_only_what_changed_and_an_unchanged_one_only_reads(
-    indexes: LiveIndexes, embedder: CountingEmbedder, sources: Path
+    indexes: LiveIndexes, embedder: RecordingEmbedder, sources: Path
 ) -> None:
     indexes.ingest()
     (sources / "bridge.txt").write_text(
         "Bridge report\n\nThe Riverside bridge will cost 42 million euros.\n", "utf-8"
     )
-    before = embedder.embedded
+    before = len(embedder.texts)
     changed = Recorder()
     report = indexes.ingest(progress=changed)
     assert changed.stages() == ["reading", "embedding", "writing"]
     assert changed.of("embedding")[-1] == (report.texts_embedded, report.texts_embedded)
-    assert report.texts_embedded == embedder.embedded - before > 0
+    assert report.texts_embedded == len(embedder.texts) - before > 0
 
     unchanged = Recorder()
     again = indexes.ingest(progress=unchanged)

@@ -20,27 +20,13 @@ from chromadb.api import ClientAPI
 from chromadb.telemetry.product import ProductTelemetryClient
 from chromadb.telemetry.product.events import ClientStartEvent
 from chromadb.telemetry.product.posthog import Posthog
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from config import Settings
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VectorCache
 from tests.fakes.chroma_server import both_backends
-from tests.fakes.embedder import FakeEmbedder
-
-
-@register_embedding_function
-class QuietEmbedder(FakeEmbedder):
-    """The fake embedder, registered with Chroma so a collection can be built from it."""
-
-    @staticmethod
-    def name() -> str:
-        return "telemetry-fake"
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> QuietEmbedder:
-        return QuietEmbedder()
+from tests.fakes.embedder import RecordingEmbedder
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +76,7 @@ def test_an_ingest_and_a_search_connect_to_nothing_but_the_chroma_server(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, sources: Path
 ) -> None:
     connections = Connections(monkeypatch)
-    embedder = QuietEmbedder()
+    embedder = RecordingEmbedder()
     client = chroma_client(settings)
     store = IndexStore(client, settings.data_dir / "index", embedder, settings.index_name)
     live = LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "vectors.db"))
