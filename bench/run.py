@@ -19,6 +19,7 @@ from pathlib import Path
 from bench.cold_start import ColdStart
 from bench.cold_start import markdown as cold_start_markdown
 from bench.cold_start import measure as measure_cold_start
+from bench.ingest import ingest_texts, raw_seconds
 from bench.machine import machine
 from bench.measure import p95
 from bench.sets import REPO, SETS
@@ -31,14 +32,6 @@ from bench.telegram import measure as measure_telegram
 from config import load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import evaluate, load_questions
-from retrieval.index.embedders import make_embedder
-from retrieval.index.ingest import texts_to_embed
-from retrieval.sources.documents import (
-    cut_passages,
-    discover_sources,
-    parse_document,
-    read_source_text,
-)
 
 CORPORA = {name: SETS[name] for name in ("seed", "news")}
 
@@ -62,19 +55,8 @@ class Result:
 def raw_embedding_seconds(embedder_name: str, sources: Path) -> tuple[float, int]:
     """The embedder alone on exactly the texts an ingest embeds (sentences, and titles or
     passages as BRIEFBOT_PASSAGE_VECTORS says)."""
-    settings = load_settings(embedder=embedder_name)
-    texts: list[str] = []
-    for path in discover_sources(sources):
-        document = parse_document(path, path.name, read_source_text(path, 10**8))
-        for passage in cut_passages(document, 600):
-            texts.extend(texts_to_embed(passage, document.text, settings.passage_vectors))
-    unique = sorted(dict.fromkeys(texts), key=len)  # batched by length, as the ingest does
-    embedder = make_embedder(settings)
-    embedder.embed_passages(unique[:2])  # load the model outside the timing
-    started = time.perf_counter()
-    for offset in range(0, len(unique), 64):
-        embedder.embed_passages(unique[offset : offset + 64])
-    return time.perf_counter() - started, len(unique)
+    texts = ingest_texts(sources, load_settings(embedder=embedder_name).passage_vectors)
+    return raw_seconds(embedder_name, texts), len(texts)
 
 
 def measure(corpus: str, embedder: str, latency_questions: int) -> Result:
