@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean image-test
+.PHONY: help install run test lint bench bench-large clean image-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,9 +32,11 @@ lint: $(STAMP) ## ruff (lint and format check), mypy, the locks against requires
 	$(BIN)/mypy docker/locks.py
 	$(BIN)/python docker/locks.py check
 
-bench: $(STAMP) ## ingest and question-latency benchmarks; writes docs/benchmarks.md
+bench: $(STAMP) ## every benchmark at 1k and 10k passages; writes docs/benchmarks.md and its plots
 	$(BIN)/python -m bench.run
-	$(BIN)/python -m bench.scale
+
+bench-large: $(STAMP) ## the same, and 100k passages (most of an hour)
+	$(BIN)/python -m bench.run --large
 
 .PHONY: bench-answers
 bench-answers: $(STAMP) ## ours against the tutorial RAG and the sentence picker, on both halves of the seed, news and SQuAD sets

@@ -100,6 +100,67 @@ def table(rows: list[Row]) -> list[str]:
     return lines + ["| " + " | ".join(row.cells()) + " |" for row in rows]
 
 
+def compare(
+    name: str,
+    halves: tuple[Half, ...],
+    kb: Answerer,
+    sources: Path,
+    kept: Path | None,
+    details: list[dict[str, Any]],
+) -> list[Row]:
+    """Our ingested knowledge base and both baselines (built here; with `kept`, their vectors
+    are kept there) on the halves of one set; each question's result goes to `details`."""
+    questions_file = SETS[name][1]
+    started = time.perf_counter()
+    tutorial = TutorialRag(sources, kept)
+    print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    picker = SentencePicker(sources, kept)  # embeds the sentences
+    print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
+    systems: list[tuple[str, Answerer, int]] = [
+        ("ours", kb, OUR_K),
+        ("tutorial RAG", tutorial, BASELINE_K),
+        ("sentence picker", picker, BASELINE_K),
+    ]
+    for _, answerer, k in systems:
+        for question in WARM_UP:
+            answerer.ask(question, k)
+    rows = []
+    for half in halves:
+        questions = load_questions(questions_file, half)
+        for system, answerer, k in systems:
+            timed = Timed(answerer)
+            report = evaluate(timed, questions, k, sources)
+            declines = sum(not detail["grounded"] for detail in report.details)
+            rows.append(
+                Row(
+                    system,
+                    half,
+                    report.answerable,
+                    report.answered_correct,
+                    report.unanswerable,
+                    report.declined_correct,
+                    declines,
+                    report.overall_accuracy,
+                    report.answer_accuracy,
+                    statistics.median(timed.ask_ms),
+                )
+            )
+            # evaluate asks each question once, in order.
+            for detail, ms in zip(report.details, timed.ask_ms, strict=True):
+                detail["ask_ms"] = round(ms, 2)
+            details.append(
+                {
+                    "set": name,
+                    "half": half,
+                    "system": system,
+                    "summary": report.summary(),
+                    "questions": report.details,
+                }
+            )
+    return rows
+
+
 def run_set(
     name: str, halves: tuple[Half, ...], details: list[dict[str, Any]], kept: Path | None
 ) -> list[Row]:
@@ -116,53 +177,7 @@ def run_set(
         kb = open_knowledge_base(settings)
         kb.ingest()
         print(f"{name}: ours ingested in {time.perf_counter() - started:.0f} s", flush=True)
-        started = time.perf_counter()
-        tutorial = TutorialRag(sources, data_dir if kept else None)
-        print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
-        started = time.perf_counter()
-        picker = SentencePicker(sources, data_dir if kept else None)  # embeds the sentences
-        print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
-        systems: list[tuple[str, Answerer, int]] = [
-            ("ours", kb, OUR_K),
-            ("tutorial RAG", tutorial, BASELINE_K),
-            ("sentence picker", picker, BASELINE_K),
-        ]
-        for _, answerer, k in systems:
-            for question in WARM_UP:
-                answerer.ask(question, k)
-        rows = []
-        for half in halves:
-            questions = load_questions(questions_file, half)
-            for system, answerer, k in systems:
-                timed = Timed(answerer)
-                report = evaluate(timed, questions, k, sources)
-                declines = sum(not detail["grounded"] for detail in report.details)
-                rows.append(
-                    Row(
-                        system,
-                        half,
-                        report.answerable,
-                        report.answered_correct,
-                        report.unanswerable,
-                        report.declined_correct,
-                        declines,
-                        report.overall_accuracy,
-                        report.answer_accuracy,
-                        statistics.median(timed.ask_ms),
-                    )
-                )
-                # evaluate asks each question once, in order.
-                for detail, ms in zip(report.details, timed.ask_ms, strict=True):
-                    detail["ask_ms"] = round(ms, 2)
-                details.append(
-                    {
-                        "set": name,
-                        "half": half,
-                        "system": system,
-                        "summary": report.summary(),
-                        "questions": report.details,
-                    }
-                )
+        rows = compare(name, halves, kb, sources, data_dir if kept else None, details)
         kb.close()
         return rows
     finally:

