@@ -26,6 +26,7 @@ from bench.sets import REPO, SETS
 from config import load_settings
 from retrieval.composition import open_knowledge_base
 from retrieval.evaluation import HALVES, Answerer, Half, evaluate, load_questions
+from retrieval.index.vector_cache import VECTOR_CACHE_FILE, VectorCache
 from retrieval.models import Answer, SearchHit
 
 OUR_K = 5  # the default top_k
@@ -105,17 +106,19 @@ def compare(
     halves: tuple[Half, ...],
     kb: Answerer,
     sources: Path,
-    kept: Path | None,
+    data_dir: Path,
     details: list[dict[str, Any]],
 ) -> list[Row]:
-    """Our ingested knowledge base and both baselines (built here; with `kept`, their vectors
-    are kept there) on the halves of one set; each question's result goes to `details`."""
+    """Our knowledge base, ingested into `data_dir`, and both baselines (built here, with the
+    vectors of its VectorCache) on the halves of one set; each question's result goes to
+    `details`."""
     questions_file = SETS[name][1]
+    cache = VectorCache(data_dir / VECTOR_CACHE_FILE)
     started = time.perf_counter()
-    tutorial = TutorialRag(sources, kept)
+    tutorial = TutorialRag(sources, cache)
     print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
-    picker = SentencePicker(sources, kept)  # embeds the sentences
+    picker = SentencePicker(sources, cache)  # the sentences, mostly found in the cache
     print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
     systems: list[tuple[str, Answerer, int]] = [
         ("ours", kb, OUR_K),
@@ -158,6 +161,7 @@ def compare(
                     "questions": report.details,
                 }
             )
+    cache.close()
     return rows
 
 
@@ -165,7 +169,8 @@ def run_set(
     name: str, halves: tuple[Half, ...], details: list[dict[str, Any]], kept: Path | None
 ) -> list[Row]:
     """One set's rows; the index is built in a temporary data dir, or kept in `kept`/name
-    (bench.fit_answerer's cache), where an unchanged corpus is not embedded again."""
+    (bench.fit_answerer's cache), where an unchanged corpus is not embedded again (nor are
+    the baselines' texts: they share its VectorCache)."""
     sources, questions_file = SETS[name]
     data_dir = kept / name if kept else Path(tempfile.mkdtemp(prefix="briefbot-answers-"))
     try:
@@ -177,7 +182,7 @@ def run_set(
         kb = open_knowledge_base(settings)
         kb.ingest()
         print(f"{name}: ours ingested in {time.perf_counter() - started:.0f} s", flush=True)
-        rows = compare(name, halves, kb, sources, data_dir if kept else None, details)
+        rows = compare(name, halves, kb, sources, data_dir, details)
         kb.close()
         return rows
     finally:

