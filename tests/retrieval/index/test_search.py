@@ -3,10 +3,12 @@ indices, in the same order, as a stable argsort of every score cut at the first 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
-from retrieval.index.search import top_positive
+from retrieval.index.search import release_freed_memory, top_positive
 
 
 def _reference(scores: np.ndarray, count: int) -> list[int]:
@@ -37,3 +39,18 @@ def test_top_positive_of_no_positive_score_is_empty() -> None:
 
 def test_ties_keep_index_order() -> None:
     assert top_positive(np.array([1.0, 3.0, 1.0, 3.0, 0.0]), 3).tolist() == [1, 3, 0]
+
+
+def test_releasing_freed_memory_keeps_what_is_live() -> None:
+    live = [bytes([n % 256]) * 4096 for n in range(1000)]
+    garbage = [bytearray(4096) for _ in range(1000)]
+    del garbage
+    release_freed_memory()
+    assert all(block == bytes([n % 256]) * 4096 for n, block in enumerate(live))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_freed_memory_is_released_through_glibc_on_linux() -> None:
+    from retrieval.index.search import _malloc_trim
+
+    assert _malloc_trim() is not None
