@@ -28,8 +28,13 @@ def index_sentences(
     """The passages' sentences by chunk id, with their terms, context and vectors (looked up
     by the hash of each sentence's text)."""
     by_chunk: dict[str, tuple[IndexedSentence, ...]] = {}
+    # Every passage of a section has the same context: one set per section, not per passage.
+    contexts: dict[tuple[str, str], frozenset[str]] = {}
     for passage in passages:
-        context = frozenset(terms(f"{passage.title} {passage.section}"))
+        heading = (passage.title, passage.section)
+        context = contexts.get(heading)
+        if context is None:
+            context = contexts[heading] = frozenset(terms(f"{passage.title} {passage.section}"))
         texts = [sentence_text(passage, i) for i in range(len(passage.sentences))]
         by_chunk[passage.chunk_id] = tuple(
             IndexedSentence(

