@@ -50,8 +50,10 @@ from retrieval.storage import set_aside
 log = logging.getLogger(__name__)
 
 # Rows per read: one `get` of a whole collection binds a SQL variable per row and fails at
-# about 30k passages ("too many SQL variables"); pages of this size stay far below.
-PAGE_SIZE = 5000
+# about 30k passages ("too many SQL variables"). Each page's rows are held in memory at once
+# while Chroma reads them: at 10k passages pages of 5,000 added about 150 MB to the peak RSS,
+# pages of 1,000 about 50 MB, and read no slower (0.8 s against 0.9 s).
+PAGE_SIZE = 1000
 
 
 class _OwnChromaSettings(ChromaSettings):
