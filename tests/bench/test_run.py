@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.answers import Row
 from bench.cold_start import ColdStart, CommandStart
 from bench.ingest import Synthetic, change_one_file, linked_sources
-from bench.run import Result, Run, goals, write_markdown
+from bench.run import Result, Run, goal_table, write_markdown
 from bench.scale import NOTES_MARKER, ScaleResult
 from bench.startup import Startup, StartupResult
 from bench.telegram import Burst, Idle, TelegramResult
@@ -106,7 +106,7 @@ def a_run(with_large: bool) -> Run:
 
 def goal_rows(run: Run) -> dict[str, str]:
     """Each goal's row of the table, by its first cell, to its verdict (last cell)."""
-    rows = [line.strip("|").split("|") for line in goals(run)[2:]]
+    rows = [line.strip("|").split("|") for line in goal_table(run)[2:]]
     return {cells[0].strip(): cells[-1].strip() for cells in rows}
 
 
@@ -126,7 +126,7 @@ def test_each_goal_is_met_or_missed_by_the_numbers_of_the_run() -> None:
 
 
 def test_without_the_large_sizes_the_100k_goals_say_how_to_run_them() -> None:
-    rows = goals(a_run(with_large=False))
+    rows = goal_table(a_run(with_large=False))
     assert any("not run" in row and "make bench-large" in row for row in rows)
     assert not any("met" in row or "missed" in row for row in rows if "100k" in row)
 
@@ -156,6 +156,7 @@ def test_changing_one_file_of_the_linked_sources_leaves_the_corpus_as_it_was(
     sources = tmp_path / "sources"
     linked_sources(corpus, sources)
     assert (sources / "sub" / "b.md").read_text(encoding="utf-8") == "# Second\n\nBody.\n"
+    assert (sources / "sub" / "b.md").samefile(corpus / "sub" / "b.md")  # linked, not copied
     change_one_file(sources)
     assert (corpus / "a.txt").read_text(encoding="utf-8") == "First article.\n"
     changed = (sources / "a.txt").read_text(encoding="utf-8")
