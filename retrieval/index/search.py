@@ -6,11 +6,7 @@ matter in news. Rank fusion needs no score calibration between the two.
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import sys
-from collections.abc import Callable
-from functools import lru_cache
 
 import bm25s
 import httpx
@@ -25,24 +21,6 @@ RRF_K = 60
 
 # bm25s sets its own logger to DEBUG on import, which floods any root handler.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
-
-
-@lru_cache(maxsize=1)
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where there is none (macOS, Windows, musl)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    return getattr(ctypes.CDLL(None), "malloc_trim", None)
-
-
-def release_freed_memory() -> None:
-    """Hand memory already freed back to the OS. glibc keeps freed heap in its arenas, and
-    Chroma's Rust side frees a lot at once: at 10k passages (bench.scale) reading them back
-    in pages of 5,000 left about 120 MB of free heap in RSS, and the publish before it about
-    95 MB more. Frees nothing live, so nothing answered changes."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def top_positive(scores: np.ndarray, count: int) -> np.ndarray:
@@ -66,11 +44,7 @@ class HybridSearcher:
         lexical_weight: float,
     ) -> None:
         self.manifest = manifest
-        # Before the read, so its transient does not stack on what an ingest left; after it,
-        # so the served process does not keep the read's transient.
-        release_freed_memory()
         self.passages = store.passages(manifest)
-        release_freed_memory()
         self._by_id = {passage.chunk_id: index for index, passage in enumerate(self.passages)}
         self._collection = store.collection(manifest)
         self._vector_weight = vector_weight

@@ -15,11 +15,14 @@ same server, under another name or the same one, is never touched.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -161,6 +164,24 @@ def _passage(chunk_id: str, text: str, metadata: dict[str, Any]) -> Passage:
     )
 
 
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where there is none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
+
+
+def release_freed_memory() -> None:
+    """Hand memory already freed back to the OS. glibc keeps freed heap in its arenas, and
+    Chroma's Rust side frees a lot at once: at 10k passages (bench.scale) reading them back
+    in pages of 5,000 left about 120 MB of free heap in RSS, and the publish before it about
+    95 MB more. Frees nothing live, so nothing answered changes."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 class IndexStore:
     """The index versions under `<data dir>/index` and their Chroma collections, named after
     the deployment's index name."""
@@ -284,6 +305,9 @@ class IndexStore:
             ) from error
 
     def passages(self, manifest: Manifest) -> list[Passage]:
+        # Before the read, so its transient does not stack on what an ingest left; after it,
+        # so the serving process does not keep the read's transient.
+        release_freed_memory()
         passages = [
             _passage(chunk_id, text, dict(metadata))
             for page in self._pages(manifest, include_text=True)
@@ -291,6 +315,7 @@ class IndexStore:
                 page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
             )
         ]
+        release_freed_memory()
         return sorted(passages, key=lambda passage: (passage.doc_id, passage.chunk_index))
 
     def chunk_ids(self, manifest: Manifest) -> set[str]:

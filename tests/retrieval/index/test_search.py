@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from retrieval.index.search import release_freed_memory, top_positive
+from retrieval.index.search import top_positive
+from retrieval.index.store import release_freed_memory
 
 
 def _reference(scores: np.ndarray, count: int) -> list[int]:
@@ -51,6 +52,6 @@ def test_releasing_freed_memory_keeps_what_is_live() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_freed_memory_is_released_through_glibc_on_linux() -> None:
-    from retrieval.index.search import _malloc_trim
+    from retrieval.index.store import _malloc_trim
 
     assert _malloc_trim() is not None
