@@ -35,7 +35,14 @@ import numpy as np
 from bench.machine import machine
 from bench.measure import p95, status_mb
 from bench.sets import REPO
+from config import Settings
 from retrieval.models import DocumentInfo, Passage, Span
+
+# The fusion weights a deployment gets by default.
+FUSION_DEFAULTS: dict[str, float] = {
+    name: float(Settings.model_fields[f"{name}_weight"].default)
+    for name in ("vector", "lexical", "sentence")
+}
 
 NEWS = REPO.parent / "shared" / "corpus" / "news"
 SEEDS = REPO / "seeds"
@@ -179,8 +186,17 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
         rss_published = status_mb("VmRSS")
 
         started = time.perf_counter()
-        searcher = HybridSearcher(store, manifest, 1.0, 1.0)
-        sentences = index_sentences(searcher.passages, by_hash)
+        indexed = store.passages(manifest)
+        sentences = index_sentences(indexed, by_hash)
+        searcher = HybridSearcher(
+            store,
+            manifest,
+            indexed,
+            sentences,
+            vector_weight=FUSION_DEFAULTS["vector"],
+            lexical_weight=FUSION_DEFAULTS["lexical"],
+            sentence_weight=FUSION_DEFAULTS["sentence"],
+        )
         corpus = corpus_statistics([s for group in sentences.values() for s in group])
         answerer = EvidenceAnswerer(AnswerModels.load(), corpus)
         load_s = time.perf_counter() - started

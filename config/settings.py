@@ -171,6 +171,15 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         default=1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking in fusion."
     )
+    sentence_weight: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=10.0,
+        description=(
+            "Weight in fusion of the ranking of the found passages by their best-matching "
+            "sentence (0 turns it off)."
+        ),
+    )
     max_question_chars: int = Field(
         default=1000, ge=10, le=100_000, description="Longest question accepted, in characters."
     )

@@ -129,15 +129,22 @@ class LiveIndexes:
                 built_with=manifest.embedder,
                 embedder=self._embedder.identity,
             )
-        searcher = HybridSearcher(
-            self._store, manifest, self._settings.vector_weight, self._settings.lexical_weight
-        )
+        passages = self._store.passages(manifest)
         texts = [
             sentence_text(passage, index)
-            for passage in searcher.passages
+            for passage in passages
             for index in range(len(passage.sentences))
         ]
         vectors, _ = self._cache.embed(self._embedder, texts)
-        sentences = index_sentences(searcher.passages, vectors)
+        sentences = index_sentences(passages, vectors)
+        searcher = HybridSearcher(
+            self._store,
+            manifest,
+            passages,
+            sentences,
+            vector_weight=self._settings.vector_weight,
+            lexical_weight=self._settings.lexical_weight,
+            sentence_weight=self._settings.sentence_weight,
+        )
         statistics = corpus_statistics([s for group in sentences.values() for s in group])
         return LiveIndex(manifest, searcher, sentences, statistics)

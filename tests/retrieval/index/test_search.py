@@ -1,15 +1,68 @@
-"""top_positive, the cut of the fused and BM25 rankings in HybridSearcher.search: the same
+"""HybridSearcher.search: a passage whose one sentence answers among several that do not is
+found by the best-sentence ranking; and top_positive, the cut of its rankings: the same
 indices, in the same order, as a stable argsort of every score cut at the first score <= 0."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from config import Settings
+from retrieval.index.live import LiveIndexes
 from retrieval.index.search import top_positive
-from retrieval.index.store import release_freed_memory
+from retrieval.index.store import IndexStore, chroma_client, release_freed_memory
+from retrieval.index.vector_cache import VectorCache
+from tests.fakes.embedder import RecordingEmbedder
+
+QUESTION = "Where does the garrison keep its troops near the river?"
+DILUTED = (  # the answer, among four sentences about something else
+    "Animals\n\nDogs bark at night in the town. Cats sleep in the sun all day. Birds sing "
+    "each morning in spring. Fish swim in the ponds of the park. The garrison keeps its "
+    "troops near the river at Basra.\n"
+)
+PARTIAL = (  # two sentences with some of the question's words each, the answer in neither
+    "Garrison\n\nThe garrison keeps its horses near the river. Troops of the garrison "
+    "keep guard.\n"
+)
+
+
+def first_found(make_settings: Callable[..., Settings], tmp_path: Path, weight: float) -> str:
+    sources = tmp_path / f"sources-{weight}"
+    sources.mkdir()
+    (sources / "diluted.txt").write_text(DILUTED, encoding="utf-8")
+    (sources / "partial.txt").write_text(PARTIAL, encoding="utf-8")
+    # Vectors against the best sentence alone: BM25 off, so it cannot decide either way.
+    settings = make_settings(
+        sources_dir=sources,
+        data_dir=tmp_path / f"data-{weight}",
+        lexical_weight=0.0,
+        sentence_weight=weight,
+    )
+    embedder = RecordingEmbedder()
+    store = IndexStore(
+        chroma_client(settings), settings.data_dir / "index", embedder, settings.index_name
+    )
+    indexes = LiveIndexes(settings, embedder, store, VectorCache(settings.data_dir / "v.db"))
+    try:
+        indexes.ensure()
+        searcher = indexes.current().searcher
+        hits = searcher.search(QUESTION, embedder.embed_question(QUESTION), 2)
+        return hits[0].passage.file_name
+    finally:
+        indexes.close()
+
+
+def test_a_passage_with_one_answering_sentence_is_found_by_that_sentence(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    # By passage vectors alone the short, partly matching passage comes first ...
+    assert first_found(make_settings, tmp_path, 0.0) == "partial.txt"
+    # ... by its best sentence the passage that holds the answer does.
+    assert first_found(make_settings, tmp_path, 2.0) == "diluted.txt"
 
 
 def _reference(scores: np.ndarray, count: int) -> list[int]:
