@@ -107,10 +107,12 @@ class HybridSearcher:
         """The candidate passages (indices in ascending order) by the cosine of their
         best-matching sentence, best first, ties in index order. Only the few candidates are
         scored, so the cost does not grow with the index."""
+        if not self._sentence_weight:
+            return candidates[:0]
         groups = [self._sentences[self.passages[i].chunk_id] for i in candidates]
         candidates = np.asarray([i for i, g in zip(candidates, groups, strict=True) if g], int)
         groups = [group for group in groups if group]
-        if not len(candidates) or not self._sentence_weight:
+        if not len(candidates):
             return candidates
         counts = [len(group) for group in groups]
         vectors = np.stack([s.vector for group in groups for s in group])
