@@ -94,9 +94,10 @@ class HybridSearcher:
         by_lexical = top_positive(lexical, pool)
         for rank, index in enumerate(by_lexical):
             fused[index] += self._lexical_weight / (RRF_K + rank + 1)
-        found = np.union1d(np.asarray(by_vector, dtype=np.int64), by_lexical)
-        for rank, index in enumerate(self._by_best_sentence(found, question_vector)[:pool]):
-            fused[index] += self._sentence_weight / (RRF_K + rank + 1)
+        if self._sentence_weight:
+            found = np.union1d(np.asarray(by_vector, dtype=np.int64), by_lexical)
+            for rank, index in enumerate(self._by_best_sentence(found, question_vector)[:pool]):
+                fused[index] += self._sentence_weight / (RRF_K + rank + 1)
         best = [int(i) for i in top_positive(fused, k)]
         return [
             SearchHit(self.passages[i], float(fused[i]), float(similarity[i]), float(lexical[i]))
@@ -104,19 +105,15 @@ class HybridSearcher:
         ]
 
     def _by_best_sentence(self, candidates: np.ndarray, question_vector: Matrix) -> np.ndarray:
-        """The candidate passages (indices in ascending order) by the cosine of their
-        best-matching sentence, best first, ties in index order. Only the few candidates are
-        scored, so the cost does not grow with the index."""
-        if not self._sentence_weight:
-            return candidates[:0]
-        groups = [self._sentences[self.passages[i].chunk_id] for i in candidates]
-        candidates = np.asarray([i for i, g in zip(candidates, groups, strict=True) if g], int)
-        groups = [group for group in groups if group]
-        if not len(candidates):
-            return candidates
-        counts = [len(group) for group in groups]
-        vectors = np.stack([s.vector for group in groups for s in group])
+        """The candidate passages (indices in ascending order) that have sentences, by the
+        cosine of their best-matching sentence, best first, ties in index order. Only the few
+        candidates are scored, so the cost does not grow with the index."""
+        groups = {int(i): self._sentences[self.passages[i].chunk_id] for i in candidates}
+        groups = {index: group for index, group in groups.items() if group}
+        if not groups:
+            return np.zeros(0, dtype=np.int64)
+        vectors = np.stack([s.vector for group in groups.values() for s in group])
         cosines = vectors @ np.asarray(question_vector, dtype=np.float32).reshape(-1)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        starts = np.cumsum([0] + [len(group) for group in groups.values()][:-1])
         best = np.maximum.reduceat(cosines, starts)
-        return candidates[np.argsort(-best, kind="stable")]
+        return np.fromiter(groups, dtype=np.int64)[np.argsort(-best, kind="stable")]
