@@ -426,6 +426,14 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Задайте, пожалуйста, вопрос: сообщение было пустым.",
         "de": "Bitte stellen Sie eine Frage: die Nachricht war leer.",
     },
+    "question_no_words": {
+        "en": "Please ask a question in words: the message has no letters or digits.",
+        "ru": "Задайте, пожалуйста, вопрос словами: в сообщении нет ни букв, ни цифр.",
+        "de": (
+            "Bitte stellen Sie Ihre Frage in Worten: die Nachricht enthält weder Buchstaben "
+            "noch Ziffern."
+        ),
+    },
     "question_too_long": {
         "en": "That question is {length:,} characters long; please keep it under {limit:,}.",
         "ru": "В вопросе {length:,} символов; пожалуйста, уложитесь в {limit:,}.",

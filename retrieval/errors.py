@@ -94,9 +94,9 @@ class IngestError(BriefbotError):
 
 
 class QuestionError(BriefbotError):
-    """The question cannot be answered as asked. `reason` ("empty", "too_long") and `values`
-    let a front end say it in the user's language (as question_<reason>, not error_<reason>:
-    they are said to whoever asked, not to an admin)."""
+    """The question cannot be answered as asked. `reason` ("empty", "no_words", "too_long")
+    and `values` let a front end say it in the user's language (as question_<reason>, not
+    error_<reason>: they are said to whoever asked, not to an admin)."""
 
 
 class IndexUnavailableError(BriefbotError):

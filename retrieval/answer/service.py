@@ -348,6 +348,11 @@ def check_question(question: str, limit: int) -> str:
     cleaned = " ".join(readable.split())
     if not cleaned:
         raise QuestionError("Please ask a question: the message was empty.", "empty")
+    if not any(character.isalnum() for character in cleaned):
+        # Emoji or punctuation alone: nothing to search for, and any passage would "match".
+        raise QuestionError(
+            "Please ask a question in words: the message has no letters or digits.", "no_words"
+        )
     if len(cleaned) > limit:
         raise QuestionError(
             f"That question is {len(cleaned):,} characters long; please keep it under {limit:,}.",

@@ -28,7 +28,7 @@ BUILT = (
     | {f"day_{day}" for day in WEEKDAYS}
     | {"key_points", "positions", "unclear"}
     | {f"reload_progress_{stage}" for stage in ("reading", "embedding", "writing")}
-    | {"question_empty", "question_too_long"}  # by QuestionError.reason
+    | {"question_empty", "question_no_words", "question_too_long"}  # by QuestionError.reason
     # by BriefbotError.reason, the kinds of file a mismatch names, the lines of an IngestError
     | {f"error_{reason}" for reason in REASONS}
     | {f"error_expected_{suffix.removeprefix('.')}" for suffix in _EXPECTED}
@@ -187,3 +187,13 @@ async def test_a_question_too_long_is_refused_in_the_users_language(bot: Running
     assert await next_text(api, 502) == Messages("ru").get(
         "question_too_long", length=limit + 5, limit=limit
     )
+
+
+async def test_a_message_of_emoji_alone_is_asked_for_words_in_the_users_language(
+    bot: RunningBot,
+) -> None:
+    api = bot.api
+    speaks(api, 503, "de")
+    await next_text(api, 503)
+    api.private_message("\U0001f642\U0001f44d", user_id=503)
+    assert await next_text(api, 503) == Messages("de").get("question_no_words")

@@ -97,7 +97,13 @@ def test_a_quote_that_no_longer_matches_its_source_is_never_shown(
 
 @pytest.mark.parametrize(
     ("question", "message"),
-    [("", "empty"), ("   \n\t ", "empty"), ("why" * 3334, "10,002 characters")],
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("\U0001f642\U0001f642\U0001f642", "no letters or digits"),
+        ("?! ...", "no letters or digits"),
+        ("why" * 3334, "10,002 characters"),
+    ],
 )
 def test_unusable_questions_raise_a_clear_error(
     kb: KnowledgeBase, question: str, message: str
