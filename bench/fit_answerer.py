@@ -13,7 +13,9 @@ The steps: (1) a logistic model of "this sentence holds the answer" over the can
 answerable tuning questions; (2) for each way of composing the evidence (when the next
 sentence joins), a logistic model of "this evidence answers the question", and the threshold
 with the most declines whose decline precision (the mean over the sets) reaches the target;
-(3) the composition with the best mean tuning accuracy wins.
+(3) the composition with the best mean tuning accuracy wins; (4) for questions in other
+languages, a logistic model over the vector features alone, fitted on the same tuning
+questions, and its threshold chosen on the tuning half of the questions in other languages.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.sets import MULTILINGUAL, REPO, SETS
+from bench.sets import MULTILINGUAL, OFFTOPIC_MULTILINGUAL, REPO, SETS
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from retrieval.evaluation import HALVES, EvalQuestion, load_questions
@@ -43,10 +45,12 @@ from retrieval.evidence.features import (
 from retrieval.evidence.model import LogisticModel, Vector, fit_logistic
 from retrieval.evidence.pipeline import (
     ANSWERABILITY_FEATURES,
+    FOREIGN_FEATURES,
     WEIGHTS_FILE,
     AnswerModels,
     Outcome,
     answerability_row,
+    foreign_row,
     in_corpus_language,
 )
 from retrieval.index.sentences import corpus_statistics
@@ -154,7 +158,15 @@ def untrained_models() -> AnswerModels:
         count = len(features)
         return LogisticModel(features, (0.0,) * count, 0.0, (0.0,) * count, (1.0,) * count)
 
-    return AnswerModels(zero(SENTENCE_FEATURES), zero(ANSWERABILITY_FEATURES), 0.5, 0.5, 0.25, 0.5)
+    return AnswerModels(
+        zero(SENTENCE_FEATURES),
+        zero(ANSWERABILITY_FEATURES),
+        zero(FOREIGN_FEATURES),
+        0.5,
+        0.5,
+        0.25,
+        0.5,
+    )
 
 
 def fit_sentences(examples: list[Example]) -> LogisticModel:
@@ -199,8 +211,15 @@ def evidence_rows(
 
 
 def confidences(models: AnswerModels, examples: list[Example], rows: Vector) -> Vector:
+    """Each question's confidence, from its row of `evidence_rows`; a question in another
+    language is judged by its vector features, as the pipeline judges it."""
     return np.asarray(
-        [models.confidence(row, e.foreign) for row, e in zip(rows, examples, strict=True)]
+        [
+            models.confidence(foreign_row(e.candidates, e.statistics), foreign=True)
+            if e.foreign and e.candidates.sentences
+            else models.confidence(row)
+            for row, e in zip(rows, examples, strict=True)
+        ]
     )
 
 
@@ -302,6 +321,22 @@ def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerMo
     return best[1]
 
 
+def fit_foreign(
+    tune: list[Example], foreign_tune: list[Example], models: AnswerModels, target: float
+) -> AnswerModels:
+    """The model for questions in other languages, which have no word evidence: fitted over
+    the vector features of the tuning questions (their labels are many), its threshold chosen
+    on the tuning half of the questions in other languages."""
+    usable = [e for e in tune if e.candidates.sentences]
+    _, right = evidence_rows(usable, models)
+    rows = np.vstack([foreign_row(e.candidates, e.statistics) for e in usable])
+    models = replace(models, foreign_answerability=fit_logistic(FOREIGN_FEATURES, rows, right))
+    rows, right = evidence_rows(foreign_tune, models)
+    confidence = confidences(models, foreign_tune, rows)
+    threshold = choose_threshold(foreign_tune, confidence, right, target)
+    return replace(models, foreign_answer_threshold=threshold)
+
+
 PLOT = REPO / "docs/answer-threshold.png"
 
 
@@ -357,20 +392,13 @@ def main() -> None:
     without = frozenset(args.without)
     started = time.perf_counter()
     examples = [e for name in SETS for e in collect(name, retrieve(name, args.cache))]
-    models = fit(
-        [e for e in examples if e.question.half == "tune"], args.target_precision, without
-    )
-    # Questions in other languages lack word evidence: their own threshold, chosen the same
-    # way on the tuning half of the seed questions in other languages.
+    tune = [e for e in examples if e.question.half == "tune"]
+    models = fit(tune, args.target_precision, without)
     foreign = collect("seed", retrieve("seed", args.cache, MULTILINGUAL))
     for example in foreign:
         example.set_name = "other languages"
     foreign_tune = [e for e in foreign if e.question.half == "tune"]
-    rows, right = evidence_rows(foreign_tune, models, without)
-    threshold = choose_threshold(
-        foreign_tune, confidences(models, foreign_tune, rows), right, args.target_precision
-    )
-    models = replace(models, foreign_answer_threshold=threshold)
+    models = fit_foreign(tune, foreign_tune, models, args.target_precision)
     for half in HALVES:
         for name in [*SETS, "other languages"]:
             part = [
@@ -387,6 +415,15 @@ def main() -> None:
             result = outcomes(part, answered, right)
             result["auc"] = separation(part, confidence)
             print(f"{half:8} {name:16} {json.dumps(result)}")
+    offtopic = collect("seed", retrieve("seed", args.cache, OFFTOPIC_MULTILINGUAL))
+    rows, right = evidence_rows(offtopic, models)
+    confidence = confidences(models, offtopic, rows)
+    outcome = [models.outcome(c, e.foreign) for c, e in zip(confidence, offtopic, strict=True)]
+    print(
+        f"check    off-topic, other languages: {outcome.count(Outcome.NOT_COVERED)} not covered, "
+        f"{outcome.count(Outcome.CLOSEST)} closest passage, "
+        f"{outcome.count(Outcome.ANSWERED)} answered, of {len(offtopic)} (never fitted on)"
+    )
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:
         return
@@ -403,6 +440,7 @@ def main() -> None:
         "foreign_answer_threshold": models.foreign_answer_threshold,
         "sentence": models.sentence.to_json(),
         "answerability": models.answerability.to_json(),
+        "foreign_answerability": models.foreign_answerability.to_json(),
     }
     WEIGHTS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {WEIGHTS_FILE}")

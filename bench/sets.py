@@ -19,3 +19,6 @@ SETS: dict[str, tuple[Path, Path]] = {  # name: (sources dir, questions file)
 }
 # The seed questions in other languages: asked about the seed's sources.
 MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
+# Off-topic questions in the same languages: a check that the vector evidence alone still
+# declines what the seed does not cover. Reported by bench.fit_answerer, never fitted on.
+OFFTOPIC_MULTILINGUAL = REPO / "tests/data/seed_offtopic_multilingual.jsonl"

@@ -170,6 +170,10 @@ class CorpusStatistics:
     # A sample of sentence vectors: how similar a question is to the corpus at large, so that
     # similarities mean the same whatever the embedder's scale.
     background: Matrix
+    # How much a background sentence's cosine with the others varies (the median standard
+    # deviation): the unit for how much a question's does, and how far its best match stands
+    # above the corpus at large, on any embedder's scale.
+    background_spread: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,6 +156,10 @@ class Candidates:
     hit_of: tuple[int, ...]  # index into the hits of each sentence's passage
     hit_similarity: tuple[float, ...] = ()  # each hit's vector similarity (0: not a vector hit)
     hit_lexical: tuple[float, ...] = ()  # each hit's BM25 score (0: no term matched)
+    # The standard deviation of the question's cosines with the corpus's background sentences
+    # (the unit of the similarity feature): small when the question is near nothing in
+    # particular, as an off-topic question or a stray word is.
+    question_spread: float = 0.0
 
 
 def neighbours(
@@ -183,7 +187,8 @@ def candidate_features(
     if not sentences:
         return Candidates((), np.zeros((0, len(SENTENCE_FEATURES))), ())
     baseline = background @ question_vector if len(background) else np.zeros(1)
-    centre, spread = float(baseline.mean()), float(baseline.std()) or 1.0
+    question_spread = float(baseline.std())
+    centre, spread = float(baseline.mean()), question_spread or 1.0
     similarity = (np.stack([s.vector for s in sentences]) @ question_vector - centre) / spread
     best_similarity = float(similarity.max())
     best_lexical = max((hit.lexical for hit in hits), default=0.0) or 1.0
@@ -225,4 +230,5 @@ def candidate_features(
         tuple(hit_of),
         tuple(hit.similarity for hit in hits),
         tuple(hit.lexical for hit in hits),
+        question_spread,
     )

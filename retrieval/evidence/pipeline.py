@@ -6,7 +6,9 @@
 3. Compose: the best sentence, and the next one when it scores as part of the answer too.
 4. Answerability: a second logistic model gives the chance that this evidence answers the
    question, calibrated on labelled questions; thresholds chosen for a stated decline
-   precision split the outcomes into answered, closest passage only, and not covered.
+   precision split the outcomes into answered, closest passage only, and not covered. A
+   question in another language than the corpus's has no word evidence: a third model judges
+   it by the vectors alone.
 """
 
 from __future__ import annotations
@@ -68,12 +70,14 @@ LEXICAL_SENTENCE_FEATURES = frozenset(
     | {"named_overlap"}
     | {"kind_cue", "kind_missing", "novelty"}
 )
-LEXICAL_ANSWERABILITY_FEATURES = frozenset(ANSWERABILITY_FEATURES) - {
-    "best_score",
-    "score_margin",
-    "passage_margin",
-    "best_similarity",
-}
+# For a question in another language: what its vector alone says.
+FOREIGN_FEATURES = (
+    "similarity_lift",  # the best cosine above the question's mean cosine with the background,
+    # in the corpus's background_spread: how far the best match stands out, not scaled up when
+    # the question is near nothing in particular (as best_similarity is)
+    "question_spread",  # the spread of the question's cosines with the background, in the
+    # corpus's background_spread: small for a question about nothing the corpus tells apart
+)
 
 
 class Outcome(Enum):
@@ -93,6 +97,7 @@ class Evidence:
 class AnswerModels:
     sentence: LogisticModel
     answerability: LogisticModel
+    foreign_answerability: LogisticModel  # for a question in another language
     continue_probability: float  # the next sentence joins the evidence at this score
     answer_threshold: float  # answered at this confidence or more
     closest_threshold: float  # below it: not covered at all
@@ -109,6 +114,7 @@ class AnswerModels:
         return cls(
             LogisticModel.from_json(data["sentence"], SENTENCE_FEATURES),
             LogisticModel.from_json(data["answerability"], ANSWERABILITY_FEATURES),
+            LogisticModel.from_json(data["foreign_answerability"], FOREIGN_FEATURES),
             float(data["continue_probability"]),
             float(data["answer_threshold"]),
             float(data["closest_threshold"]),
@@ -146,11 +152,10 @@ class AnswerModels:
         return (best, after) if chance >= self.continue_probability else (best,)
 
     def confidence(self, row: Vector, foreign: bool = False) -> float:
-        """The calibrated chance that the evidence answers the question."""
-        rows = row.reshape(1, -1)
-        if foreign:
-            rows = _neutralise(self.answerability, rows, LEXICAL_ANSWERABILITY_FEATURES)
-        return float(self.answerability.probabilities(rows)[0])
+        """The calibrated chance that the evidence answers the question, from its
+        answerability_row, or for a question in another language its foreign_row."""
+        model = self.foreign_answerability if foreign else self.answerability
+        return float(model.probabilities(row.reshape(1, -1))[0])
 
 
 def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> bool:
@@ -194,7 +199,11 @@ class EvidenceAnswerer:
         foreign = not in_corpus_language(profile, self._corpus)
         scores = models.score(candidates, foreign)
         evidence = models.compose(candidates, scores, by_chunk)
-        row = answerability_row(profile, candidates, scores, evidence, self._corpus)
+        row = (
+            foreign_row(candidates, self._corpus)
+            if foreign
+            else answerability_row(profile, candidates, scores, evidence, self._corpus)
+        )
         confidence = models.confidence(row, foreign)
         return Evidence(evidence, confidence, models.outcome(confidence, foreign))
 
@@ -257,6 +266,15 @@ def _number_swap(question: str, evidence: str) -> bool:
     question_numbers = {w for w in words(question) if w[0].isdigit()}
     evidence_numbers = {w for w in words(evidence) if w[0].isdigit()}
     return bool(question_numbers - evidence_numbers) and bool(evidence_numbers - question_numbers)
+
+
+def foreign_row(candidates: Candidates, corpus: CorpusStatistics) -> Vector:
+    """The vector features of FOREIGN_FEATURES, in their order."""
+    best = float(candidates.features[:, SENTENCE_FEATURES.index("similarity")].max())
+    spread = candidates.question_spread / corpus.background_spread
+    # The similarity feature is in the question's own spread: times it, in the corpus's.
+    values = {"similarity_lift": best * spread, "question_spread": spread}
+    return np.asarray([values[name] for name in FOREIGN_FEATURES], dtype=np.float64)
 
 
 def answerability_row(

@@ -72,4 +72,17 @@ def corpus_statistics(sentences: Sequence[IndexedSentence]) -> CorpusStatistics:
         if sentences
         else np.zeros((0, 0), dtype=np.float32)
     )
-    return CorpusStatistics(idf, math.log(1 + (count + 0.5) / 0.5), common, background)
+    return CorpusStatistics(
+        idf, math.log(1 + (count + 0.5) / 0.5), common, background, background_spread(background)
+    )
+
+
+def background_spread(background: Matrix) -> float:
+    """The median over the background sentences of the standard deviation of their cosines
+    with the other background sentences (1.0 when there are too few to tell)."""
+    if len(background) < 3:
+        return 1.0
+    cosines = background @ background.T
+    others = ~np.eye(len(background), dtype=bool)
+    spreads = np.asarray([row[mask].std() for row, mask in zip(cosines, others, strict=True)])
+    return float(np.median(spreads)) or 1.0

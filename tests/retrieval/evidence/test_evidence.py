@@ -13,11 +13,13 @@ from retrieval.evidence.features import SENTENCE_FEATURES, candidate_features, h
 from retrieval.evidence.model import LogisticModel, fit_logistic
 from retrieval.evidence.pipeline import (
     ANSWERABILITY_FEATURES,
+    FOREIGN_FEATURES,
     WEIGHTS_FILE,
     AnswerModels,
     EvidenceAnswerer,
     Outcome,
     answerability_row,
+    foreign_row,
     has_altered_word,
     has_substituted_word,
     in_corpus_language,
@@ -62,10 +64,12 @@ def models(
     answerability: dict[str, float],
     bias: float = 0.0,
     continue_probability: float = 0.5,
+    foreign_bias: float = 0.0,
 ) -> AnswerModels:
     return AnswerModels(
         model(SENTENCE_FEATURES, sentence),
         model(ANSWERABILITY_FEATURES, answerability, bias),
+        model(FOREIGN_FEATURES, {}, foreign_bias),
         continue_probability,
         answer_threshold=0.6,
         closest_threshold=0.3,
@@ -77,6 +81,7 @@ def test_the_shipped_models_have_the_features_the_code_computes() -> None:
     shipped = AnswerModels.load()
     assert shipped.sentence.features == SENTENCE_FEATURES
     assert shipped.answerability.features == ANSWERABILITY_FEATURES
+    assert shipped.foreign_answerability.features == FOREIGN_FEATURES
     assert 0 < shipped.closest_threshold <= shipped.answer_threshold < 1
 
 
@@ -189,15 +194,38 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
     statistics = corpus_statistics(corpus.all_sentences())
     answerer = EvidenceAnswerer(models({}, {}), statistics)
     assert in_corpus_language(answerer.profile("How many sailors are there?"), statistics)
-    foreign = answerer.profile("Сколько моряков находится в Вельморе?")
-    assert not in_corpus_language(foreign, statistics)
-    # Word overlap would sink a foreign question; for it, that weight counts as average.
-    overlap_hater = models({}, {"evidence_overlap": 50.0}, bias=0.0)
-    row = np.zeros(len(ANSWERABILITY_FEATURES))
-    assert overlap_hater.confidence(row, foreign=False) == pytest.approx(0.5)
-    row[ANSWERABILITY_FEATURES.index("evidence_overlap")] = -1.0
-    assert overlap_hater.confidence(row, foreign=False) < 0.01
-    assert overlap_hater.confidence(row, foreign=True) == pytest.approx(0.5)
+    foreign = "Сколько моряков находится в Вельморе?"
+    assert not in_corpus_language(answerer.profile(foreign), statistics)
+    # The word evidence's model declines everything and the vector model answers everything:
+    # which one decides is what the question's language says.
+    split = EvidenceAnswerer(models({}, {}, bias=-50.0, foreign_bias=50.0), statistics)
+    for question, outcome in [
+        (foreign, Outcome.ANSWERED),
+        ("Who leads the force?", Outcome.NOT_COVERED),
+    ]:
+        vector, hits = corpus.search(question)
+        assert split.answer(question, vector, hits, corpus.by_chunk).outcome is outcome
+
+
+def test_a_question_about_nothing_in_the_corpus_is_near_every_sentence_alike(
+    corpus: FakeCorpus,
+) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    assert 0.0 < statistics.background_spread < 1.0
+
+    def vector_evidence(question: str) -> dict[str, float]:
+        vector, hits = corpus.search(question)
+        profile = EvidenceAnswerer(models({}, {}), statistics).profile(question)
+        candidates = candidate_features(
+            profile, vector, hits, corpus.by_chunk, statistics.background
+        )
+        row = foreign_row(candidates, statistics)
+        return dict(zip(FOREIGN_FEATURES, row.tolist(), strict=True))
+
+    about = vector_evidence("Where are the sailors stationed?")
+    elsewhere = vector_evidence("Which marmalade recipe wins prizes?")
+    assert about["question_spread"] > 2 * elsewhere["question_spread"]
+    assert about["similarity_lift"] > 2 * elsewhere["similarity_lift"]
 
 
 def _answerability(

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from retrieval.index.sentences import corpus_statistics, index_sentences
+from retrieval.index.sentences import background_spread, corpus_statistics, index_sentences
 from retrieval.models import Passage, Span
 from retrieval.sources.documents import sha256
 from retrieval.text import normalize, terms
@@ -89,6 +89,14 @@ def test_corpus_statistics_weigh_rare_words_above_common_ones(corpus: FakeCorpus
     assert statistics.unseen_idf > max(statistics.idf.values())
     assert {"the", "in"} <= statistics.common_words
     assert statistics.background.shape == (19, 256)
+
+
+def test_the_background_spread_is_the_typical_spread_of_a_sentence_over_the_others() -> None:
+    # Two sentences alike and one apart: each one's cosines with the other two are (1, 0),
+    # (1, 0) and (0, 0), spreads 0.5, 0.5 and 0: the median is 0.5.
+    alike = np.asarray([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    assert background_spread(alike) == pytest.approx(0.5)
+    assert background_spread(alike[:2]) == 1.0  # too few to tell: the similarity unit alone
 
 
 def _passage(chunk_id: str, title: str, section: str, text: str) -> Passage:
