@@ -225,6 +225,13 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         return
     day = match.group("day")
     topic = (match.group("topic") or "").strip() or None
+    if topic is not None:
+        # A topic the briefing would refuse (emoji alone) must not fail at every delivery.
+        try:
+            topic = context.services.knowledge.check_question(topic)
+        except QuestionError as error:
+            await message.reply_text(texts.get(f"question_{error.reason}", **error.values))
+            return
     if topic is not None and len(topic) > MAX_TOPIC_CHARS:
         await message.reply_text(texts.get("topic_too_long", limit=MAX_TOPIC_CHARS))
         return

@@ -204,6 +204,12 @@ async def test_a_malformed_subscription_gets_the_usage(bot: RunningBot, argument
     assert bot.services.state.subscriptions.all() == []
 
 
+async def test_a_subscription_to_a_topic_without_words_is_refused(bot: RunningBot) -> None:
+    bot.api.private_message("/subscribe daily 08:00 \U0001f642")
+    assert "in words" in await text_of_next_reply(bot.api)
+    assert bot.services.state.subscriptions.all() == []
+
+
 async def test_whatsnew_after_an_upload_lists_the_new_document(
     bot_settings: Callable[..., Settings], api: FakeBotApi
 ) -> None:
