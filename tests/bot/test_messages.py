@@ -178,22 +178,17 @@ async def test_a_groups_admin_sets_its_language_for_everyone_there(bot: RunningB
     assert "wöchentlich am Mo um 08:00 zum Thema \u201eIraq\u201c" in await next_text(api, GROUP)
 
 
-async def test_a_question_too_long_is_refused_in_the_users_language(bot: RunningBot) -> None:
+@pytest.mark.parametrize("reason", ["too_long", "no_words"])
+async def test_a_refused_question_is_refused_in_the_users_language(
+    bot: RunningBot, reason: str
+) -> None:
     api = bot.api
     speaks(api, 502, "ru")
     await next_text(api, 502)
     limit = bot.services.settings.max_question_chars
-    api.private_message("x" * (limit + 5), user_id=502)
-    assert await next_text(api, 502) == Messages("ru").get(
-        "question_too_long", length=limit + 5, limit=limit
-    )
-
-
-async def test_a_message_of_emoji_alone_is_asked_for_words_in_the_users_language(
-    bot: RunningBot,
-) -> None:
-    api = bot.api
-    speaks(api, 503, "de")
-    await next_text(api, 503)
-    api.private_message("\U0001f642\U0001f44d", user_id=503)
-    assert await next_text(api, 503) == Messages("de").get("question_no_words")
+    question, values = {
+        "too_long": ("x" * (limit + 5), {"length": limit + 5, "limit": limit}),
+        "no_words": ("\U0001f642\U0001f44d", {}),
+    }[reason]
+    api.private_message(question, user_id=502)
+    assert await next_text(api, 502) == Messages("ru").get(f"question_{reason}", **values)
