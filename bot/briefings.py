@@ -232,9 +232,9 @@ async def subscribe(update: Update, context: BriefContext) -> None:
         except QuestionError as error:
             await message.reply_text(texts.get(f"question_{error.reason}", **error.values))
             return
-    if topic is not None and len(topic) > MAX_TOPIC_CHARS:
-        await message.reply_text(texts.get("topic_too_long", limit=MAX_TOPIC_CHARS))
-        return
+        if len(topic) > MAX_TOPIC_CHARS:
+            await message.reply_text(texts.get("topic_too_long", limit=MAX_TOPIC_CHARS))
+            return
     subscription = await asyncio.to_thread(
         context.services.state.subscriptions.add,
         message.chat_id,

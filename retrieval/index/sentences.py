@@ -82,7 +82,6 @@ def background_spread(background: Matrix) -> float:
     with the other background sentences (1.0 when there are too few to tell)."""
     if len(background) < 3:
         return 1.0
-    cosines = background @ background.T
-    others = ~np.eye(len(background), dtype=bool)
-    spreads = np.asarray([row[mask].std() for row, mask in zip(cosines, others, strict=True)])
-    return float(np.median(spreads)) or 1.0
+    cosines = (background @ background.T).astype(np.float64)
+    np.fill_diagonal(cosines, np.nan)  # a sentence's cosine with itself is not the corpus's
+    return float(np.median(np.nanstd(cosines, axis=1))) or 1.0
