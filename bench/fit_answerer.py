@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.sets import MULTILINGUAL, OFFTOPIC_MULTILINGUAL, REPO, SETS
+from bench.sets import MULTILINGUAL, OFFTOPIC_MULTILINGUAL, REPO, SETS, SMALL_TALK
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from retrieval.evaluation import HALVES, EvalQuestion, load_questions
@@ -337,6 +337,18 @@ def fit_foreign(
     return replace(models, foreign_answer_threshold=threshold)
 
 
+def report_check(label: str, examples: list[Example], models: AnswerModels) -> None:
+    """How questions that none of the models was fitted on fare: none of them is answerable."""
+    rows, _ = evidence_rows(examples, models)
+    confidence = confidences(models, examples, rows)
+    outcome = [models.outcome(c, e.foreign) for c, e in zip(confidence, examples, strict=True)]
+    print(
+        f"check    {label}: {outcome.count(Outcome.NOT_COVERED)} not covered, "
+        f"{outcome.count(Outcome.CLOSEST)} closest passage, "
+        f"{outcome.count(Outcome.ANSWERED)} answered, of {len(examples)} (never fitted on)"
+    )
+
+
 PLOT = REPO / "docs/answer-threshold.png"
 
 
@@ -415,15 +427,11 @@ def main() -> None:
             result = outcomes(part, answered, right)
             result["auc"] = separation(part, confidence)
             print(f"{half:8} {name:16} {json.dumps(result)}")
-    offtopic = collect("seed", retrieve("seed", args.cache, OFFTOPIC_MULTILINGUAL))
-    rows, right = evidence_rows(offtopic, models)
-    confidence = confidences(models, offtopic, rows)
-    outcome = [models.outcome(c, e.foreign) for c, e in zip(confidence, offtopic, strict=True)]
-    print(
-        f"check    off-topic, other languages: {outcome.count(Outcome.NOT_COVERED)} not covered, "
-        f"{outcome.count(Outcome.CLOSEST)} closest passage, "
-        f"{outcome.count(Outcome.ANSWERED)} answered, of {len(offtopic)} (never fitted on)"
-    )
+    for label, check_file in [
+        ("off-topic, other languages", OFFTOPIC_MULTILINGUAL),
+        ("small talk", SMALL_TALK),
+    ]:
+        report_check(label, collect("seed", retrieve("seed", args.cache, check_file)), models)
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:
         return

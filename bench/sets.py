@@ -22,3 +22,6 @@ MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
 # Off-topic questions in the same languages: a check that the vector evidence alone still
 # declines what the seed does not cover. Reported by bench.fit_answerer, never fitted on.
 OFFTOPIC_MULTILINGUAL = REPO / "tests/data/seed_offtopic_multilingual.jsonl"
+# Small talk of one or two words in five languages ("thanks", "hola"): what a chat gets
+# besides questions, none of it answerable. Also only a check.
+SMALL_TALK = REPO / "tests/data/seed_small_talk.jsonl"

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -158,10 +159,27 @@ class AnswerModels:
         return float(model.probabilities(row.reshape(1, -1))[0])
 
 
+# Fewer words than this hold no function word in any language ("thanks", "Daesh?", "Danke
+# schön"), so the function-word test cannot tell their language.
+SHORTEST_SENTENCE = 3
+
+
 def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> bool:
     """Whether the question shares function words with the corpus ("the", "of", "is" for
-    English): if not, it is written in another language and only its vector can be matched."""
-    return bool(question.words & corpus.common_words)
+    English): if not, it is written in another language and only its vector can be matched.
+    A message of one or two words is a topic or small talk, not a sentence: it is taken as in
+    the corpus's language unless another alphabet says otherwise, so that its words are
+    matched ("Daesh") or found missing ("thanks")."""
+    if question.words & corpus.common_words:
+        return True
+    if len(words(question.text)) >= SHORTEST_SENTENCE:
+        return False
+    return alphabets(question.text) <= alphabets(" ".join(corpus.common_words))
+
+
+def alphabets(text: str) -> frozenset[str]:
+    """The scripts its letters are written in, by their Unicode names: LATIN, CYRILLIC..."""
+    return frozenset(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
 
 
 def _neutralise(model: LogisticModel, rows: Vector, lexical: frozenset[str]) -> Vector:

@@ -207,6 +207,17 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
         assert split.answer(question, vector, hits, corpus.by_chunk).outcome is outcome
 
 
+def test_a_message_of_one_or_two_words_is_judged_by_its_alphabet(corpus: FakeCorpus) -> None:
+    """Too short to hold a function word: its words are matched, or found missing, unless
+    it is written in another alphabet than the corpus's."""
+    statistics = corpus_statistics(corpus.all_sentences())
+    answerer = EvidenceAnswerer(models({}, {}), statistics)
+    for message in ("sailors", "Danke schön", "2024"):
+        assert in_corpus_language(answerer.profile(message), statistics), message
+    for message in ("моряки", "Вельмор?", "Danke schön, wie geht es"):
+        assert not in_corpus_language(answerer.profile(message), statistics), message
+
+
 def test_a_question_about_nothing_in_the_corpus_is_near_every_sentence_alike(
     corpus: FakeCorpus,
 ) -> None:
