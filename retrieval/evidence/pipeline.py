@@ -174,10 +174,10 @@ def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> b
         return True
     if len(words(question.text)) >= SHORTEST_SENTENCE:
         return False
-    return alphabets(question.text) <= alphabets(" ".join(corpus.common_words))
+    return _alphabets(question.text) <= _alphabets(" ".join(corpus.common_words))
 
 
-def alphabets(text: str) -> frozenset[str]:
+def _alphabets(text: str) -> frozenset[str]:
     """The scripts its letters are written in, by their Unicode names: LATIN, CYRILLIC..."""
     return frozenset(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
 
