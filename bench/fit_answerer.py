@@ -99,7 +99,9 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
         live = indexes.current()
         # The pickle holds our dataclasses: a changed models.py makes it stale.
         layout = hashlib.sha256((REPO / "retrieval/models.py").read_bytes()).hexdigest()[:8]
-        saved = cache / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
+        saved = (
+            cache / set_name / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
+        )
         questions = load_questions(questions_file)
         if saved.exists():
             # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
