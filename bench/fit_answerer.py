@@ -429,11 +429,13 @@ def main() -> None:
             result = outcomes(part, answered, right)
             result["auc"] = separation(part, confidence)
             print(f"{half:8} {name:16} {json.dumps(result)}")
-    for label, check_file in [
-        ("off-topic, other languages", OFFTOPIC_MULTILINGUAL),
-        ("small talk", SMALL_TALK),
+    for label, set_name, check_file in [
+        ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
+        ("small talk, seed", "seed", SMALL_TALK),
+        ("small talk, news", "news", SMALL_TALK),
     ]:
-        report_check(label, collect("seed", retrieve("seed", args.cache, check_file)), models)
+        examples = collect(set_name, retrieve(set_name, args.cache, check_file))
+        report_check(label, examples, models)
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:
         return
