@@ -377,5 +377,7 @@ def decline(
     """The documents don't say: the answer names the closest documents instead."""
     nearest = nearest_titles(hits)
     covered = "; ".join(nearest)
-    text = f"{NOT_COVERED} Closest documents: {covered}." if covered else NOT_COVERED
+    # A title cut short ends in "…" already: no full stop after it.
+    stop = "" if covered.endswith((".", "…", "!", "?")) else "."
+    text = f"{NOT_COVERED} Closest documents: {covered}{stop}" if covered else NOT_COVERED
     return Answer(question, text, False, mode, (), nearest, note, confidence=confidence)

@@ -54,6 +54,7 @@ def test_questions_the_documents_do_not_answer_are_declined(
     assert answer.text.startswith(NOT_COVERED)
     assert answer.suggestions
     assert answer.suggestions[0] in answer.text
+    assert not answer.text.endswith(("..", "….")), answer.text  # the seed's title ends in "…"
 
 
 def test_every_answer_is_answered_closest_or_not_covered_with_verbatim_quotes(
