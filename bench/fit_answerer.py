@@ -434,8 +434,7 @@ def main() -> None:
         ("small talk, seed", "seed", SMALL_TALK),
         ("small talk, news", "news", SMALL_TALK),
     ]:
-        examples = collect(set_name, retrieve(set_name, args.cache, check_file))
-        report_check(label, examples, models)
+        report_check(label, collect(set_name, retrieve(set_name, args.cache, check_file)), models)
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:
         return
