@@ -7,6 +7,7 @@ bot shows is checked against the source file at those offsets.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 import Stemmer
@@ -231,3 +232,29 @@ def acronym_terms(text: str) -> list[str]:
         for match in _NAME_RUN.finditer(text)
     )
     return terms(" ".join(letters for letters in initials if len(letters) >= 3))
+
+
+def script(text: str) -> str:
+    """The writing system most letters of the text are in: "latin", "greek", "cyrillic",
+    "hebrew", "arabic", "cjk" (Chinese, Japanese or Korean), "other", or "none" when it has
+    no letter."""
+    counts: Counter[str] = Counter()
+    for char in text:
+        if not char.isalpha():
+            continue
+        code = ord(char)
+        if code < 0x250 or 0x1E00 <= code < 0x1F00:
+            counts["latin"] += 1
+        elif 0x370 <= code < 0x400:
+            counts["greek"] += 1
+        elif 0x400 <= code < 0x530:
+            counts["cyrillic"] += 1
+        elif 0x590 <= code < 0x600:
+            counts["hebrew"] += 1
+        elif 0x600 <= code < 0x700:
+            counts["arabic"] += 1
+        elif 0x3040 <= code < 0xA000 or 0xAC00 <= code < 0xD7B0:
+            counts["cjk"] += 1
+        else:
+            counts["other"] += 1
+    return counts.most_common(1)[0][0] if counts else "none"

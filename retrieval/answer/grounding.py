@@ -34,6 +34,7 @@ from retrieval.text import (
     STOPWORDS,
     ends_with_abbreviation,
     normalize,
+    script,
     split_sentences,
     terms,
     words,
@@ -312,7 +313,7 @@ def is_fragment(bare: str) -> bool:
     letters = [c for c in bare if c.isalpha()]
     if not letters:
         return True
-    if _script(bare) == "cjk":  # written without spaces: count characters
+    if script(bare) == "cjk":  # written without spaces: count characters
         return len(letters) < 4
     found = words(bare)
     if len(found) < 3:
@@ -349,36 +350,12 @@ def _infinitive(tokens: Sequence[str], position: int) -> bool:
 # -- language ------------------------------------------------------------------------------
 
 
-def _script(text: str) -> str:
-    """The writing system most letters of the text are in."""
-    counts: Counter[str] = Counter()
-    for char in text:
-        if not char.isalpha():
-            continue
-        code = ord(char)
-        if code < 0x250 or 0x1E00 <= code < 0x1F00:
-            counts["latin"] += 1
-        elif 0x370 <= code < 0x400:
-            counts["greek"] += 1
-        elif 0x400 <= code < 0x530:
-            counts["cyrillic"] += 1
-        elif 0x590 <= code < 0x600:
-            counts["hebrew"] += 1
-        elif 0x600 <= code < 0x700:
-            counts["arabic"] += 1
-        elif 0x3040 <= code < 0xA000 or 0xAC00 <= code < 0xD7B0:
-            counts["cjk"] += 1
-        else:
-            counts["other"] += 1
-    return counts.most_common(1)[0][0] if counts else "none"
-
-
 def _language(text: str) -> str:
     """ "en", "latin" (another Latin-script language), another script's name, or "unknown"
     (too few function words to tell)."""
-    script = _script(text)
-    if script != "latin":
-        return script
+    written = script(text)
+    if written != "latin":
+        return written
     found = words(text)
     english = sum(word in _ENGLISH for word in found)
     other = sum(word in _OTHER_LATIN for word in found)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -34,7 +33,7 @@ from retrieval.evidence.features import (
 )
 from retrieval.evidence.model import LogisticModel, load_models
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
-from retrieval.text import STOPWORDS, terms, words
+from retrieval.text import STOPWORDS, script, terms, words
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -159,8 +158,8 @@ class AnswerModels:
         return float(model.probabilities(row.reshape(1, -1))[0])
 
 
-# Fewer words than this hold no function word in any language ("thanks", "Daesh?", "Danke
-# schön"), so the function-word test cannot tell their language.
+# Messages of fewer distinct words than this rarely hold a function word in any language
+# ("thanks", "Daesh?", "Danke schön"), so the function-word test cannot tell their language.
 SHORTEST_SENTENCE = 3
 
 
@@ -168,18 +167,15 @@ def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> b
     """Whether the question shares function words with the corpus ("the", "of", "is" for
     English): if not, it is written in another language and only its vector can be matched.
     A message of one or two words is a topic or small talk, not a sentence: it is taken as in
-    the corpus's language unless another alphabet says otherwise, so that its words are
-    matched ("Daesh") or found missing ("thanks")."""
+    the corpus's language unless it is written in another script than the corpus's common
+    words, so that its words are matched ("Daesh") or found missing ("thanks"). Chinese and
+    Japanese have no spaces to count words by, so the test stays as it was for them."""
     if question.words & corpus.common_words:
         return True
-    if len(words(question.text)) >= SHORTEST_SENTENCE:
+    written = script(question.text)
+    if written == "cjk" or len(question.words) >= SHORTEST_SENTENCE:
         return False
-    return _alphabets(question.text) <= _alphabets(" ".join(corpus.common_words))
-
-
-def _alphabets(text: str) -> frozenset[str]:
-    """The scripts its letters are written in, by their Unicode names: LATIN, CYRILLIC..."""
-    return frozenset(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
+    return written in ("none", script(" ".join(corpus.common_words)))
 
 
 def _neutralise(model: LogisticModel, rows: Vector, lexical: frozenset[str]) -> Vector:

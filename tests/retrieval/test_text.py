@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from retrieval.models import Span
-from retrieval.text import split_long, split_sentences, terms
+from retrieval.text import script, split_long, split_sentences, terms
 
 
 def sentences(text: str) -> list[str]:
@@ -59,3 +59,10 @@ def test_long_runs_are_cut_at_word_boundaries() -> None:
 def test_terms_fold_spellings_and_drop_function_words() -> None:
     assert terms("How many U.S. troops were stationed there?") == ["us", "troop", "station"]
     assert terms("2,500 soldiers") == ["2500", "soldier"]
+
+
+def test_the_script_is_the_one_most_letters_are_written_in() -> None:
+    assert script("Wer ist der Premierminister des Irak?") == "latin"
+    assert script("Кто премьер-министр Ирака (Iraq)?") == "cyrillic"
+    assert script("伊拉克总理是谁？") == "cjk"
+    assert script("2,500 🙂") == "none"
