@@ -42,6 +42,7 @@ _ABBREVIATIONS = MONTH_ABBREVIATIONS | frozenset(
 )
 _DOTTED_ACRONYM = re.compile(r"(?:\b[A-Za-z]\.){2,}$")
 _SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*")
+_FINISHED = re.compile(_SENTENCE_END.pattern + r"\s*$")
 _IDEOGRAPHIC_ENDS = "\u3002\uff01\uff1f"
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _LIST_OR_HEADING = re.compile(r"\s*(?:[-*+\u2022]\s|\d+[.)]\s|#)")
@@ -258,3 +259,9 @@ def script(text: str) -> str:
         else:
             counts["other"] += 1
     return counts.most_common(1)[0][0] if counts else "none"
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether the text ends as a sentence does: a full stop, "…", "!" or "?" (or their
+    ideographic forms), and any closing quote or bracket."""
+    return bool(_FINISHED.search(text))

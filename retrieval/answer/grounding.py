@@ -32,6 +32,7 @@ from functools import lru_cache
 from retrieval.models import CorpusStatistics, IndexedSentence, Passage
 from retrieval.text import (
     STOPWORDS,
+    ends_sentence,
     ends_with_abbreviation,
     normalize,
     script,
@@ -80,7 +81,6 @@ _ECHO = re.compile(
     r"|\b(?:PASSAGE\s*\d+|QUESTION|NEW MESSAGE|CONVERSATION|TOPIC|NOT_COVERED)\b"
     r"|(?:^|\s)(?:[Uu]ser|[Aa]ssistant|[Ss]ystem|[Hh]uman|AI)\s*:"
 )
-_FINISHED = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s*$")
 _URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"'\u201c\u201d\])]+", re.I)
 _TLDS = (
     "com|org|net|gov|edu|mil|int|io|co|info|biz|news|eu|uk|us|ca|au|de|fr|es|it|nl|ru|ua|"
@@ -184,10 +184,10 @@ def ground(
     writing, so a last sentence without its full stop and citation is not judged (nor
     counted) yet."""
     claims = _claims(_normalise_markers(text))
-    if partial and claims and not (_FINISHED.search(claims[-1]) and _MARKER.search(claims[-1])):
+    if partial and claims and not (ends_sentence(claims[-1]) and _MARKER.search(claims[-1])):
         claims = claims[:-1]  # still being written
     reasons: Counter[str] = Counter()
-    if truncated and claims and not _FINISHED.search(claims[-1]):
+    if truncated and claims and not ends_sentence(claims[-1]):
         claims = claims[:-1]
         reasons[TRUNCATED] += 1
     evidence = Evidence(passages, statistics)

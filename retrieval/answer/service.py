@@ -41,6 +41,7 @@ from retrieval.models import (
     Turn,
 )
 from retrieval.sources.documents import LEAD_SECTION
+from retrieval.text import ends_sentence
 
 if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
     from retrieval.llm.chat import ChatModel
@@ -378,6 +379,6 @@ def decline(
     nearest = nearest_titles(hits)
     covered = "; ".join(nearest)
     # A title cut short ends in "…" already: no full stop after it.
-    stop = "" if covered.endswith((".", "…", "!", "?")) else "."
+    stop = "" if ends_sentence(covered) else "."
     text = f"{NOT_COVERED} Closest documents: {covered}{stop}" if covered else NOT_COVERED
     return Answer(question, text, False, mode, (), nearest, note, confidence=confidence)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from retrieval.models import Span
-from retrieval.text import script, split_long, split_sentences, terms
+from retrieval.text import ends_sentence, script, split_long, split_sentences, terms
 
 
 def sentences(text: str) -> list[str]:
@@ -66,3 +66,10 @@ def test_the_script_is_the_one_most_letters_are_written_in() -> None:
     assert script("Кто премьер-министр Ирака (Iraq)?") == "cyrillic"
     assert script("伊拉克总理是谁？") == "cjk"
     assert script("2,500 🙂") == "none"
+
+
+def test_a_sentence_ends_in_its_mark_and_any_closing_quote() -> None:
+    for finished in ("a destabilizing…", "He said “yes.”", "终于。 ", "Why?)"):
+        assert ends_sentence(finished), finished
+    for unfinished in ("the Iraqi", "2,500", "a list:"):
+        assert not ends_sentence(unfinished), unfinished
