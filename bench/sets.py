@@ -24,4 +24,4 @@ MULTILINGUAL = REPO / "tests/data/seed_questions_multilingual.jsonl"
 OFFTOPIC_MULTILINGUAL = REPO / "tests/data/seed_offtopic_multilingual.jsonl"
 # Small talk of one or two words in five languages ("thanks", "hola"): what a chat gets
 # besides questions, none of it answerable. Also only a check, over the seed and the news.
-SMALL_TALK = REPO / "tests/data/seed_small_talk.jsonl"
+SMALL_TALK = REPO / "tests/data/small_talk.jsonl"
