@@ -207,9 +207,9 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
         assert split.answer(question, vector, hits, corpus.by_chunk).outcome is outcome
 
 
-def test_a_message_of_one_or_two_words_is_judged_by_its_alphabet(corpus: FakeCorpus) -> None:
+def test_a_message_of_one_or_two_words_is_judged_by_its_script(corpus: FakeCorpus) -> None:
     """Too short to hold a function word: its words are matched, or found missing, unless
-    it is written in another alphabet than the corpus's."""
+    it is written in another script than the corpus's."""
     statistics = corpus_statistics(corpus.all_sentences())
     answerer = EvidenceAnswerer(models({}, {}), statistics)
     assert "thanks" not in statistics.common_words  # so the short-message rule decides
