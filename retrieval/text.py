@@ -265,3 +265,13 @@ def ends_sentence(text: str) -> bool:
     """Whether the text ends as a sentence does: a full stop, "…", "!" or "?" (or their
     ideographic forms), and any closing quote or bracket."""
     return bool(_FINISHED.search(text))
+
+
+def without_shouting(text: str) -> str:
+    """A message typed all in capitals, in lower case: read as typed, every word of it would
+    be a name ("WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"), and the answer step would miss
+    each of them in the evidence. Any other message is left as it is."""
+    letters = [c for c in text if c.isalpha()]
+    if any(c.isupper() for c in letters) and not any(c.islower() for c in letters):
+        return text.lower()
+    return text

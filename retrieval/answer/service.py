@@ -41,7 +41,7 @@ from retrieval.models import (
     Turn,
 )
 from retrieval.sources.documents import LEAD_SECTION
-from retrieval.text import ends_sentence
+from retrieval.text import ends_sentence, without_shouting
 
 if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
     from retrieval.llm.chat import ChatModel
@@ -83,6 +83,7 @@ class AnswerService:
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:
         live = self._indexes.current()
+        question = without_shouting(question)
         vector = self._embedder.embed_question(question)
         return live.searcher.search(question, vector, k or self._settings.top_k)
 
@@ -185,9 +186,9 @@ class AnswerService:
         """Retrieval and the extractive answer. A message is read with the conversation when
         it reads as a follow-up, or when it is a reply to one of the bot's answers."""
         cleaned = self.check_question(question)
-        standalone = cleaned
-        if self._llm is not None and history and (replying or reads_as_follow_up(cleaned)):
-            standalone = self._llm.condense(cleaned, history, deadline)
+        standalone = without_shouting(cleaned)  # the answer still quotes what was asked
+        if self._llm is not None and history and (replying or reads_as_follow_up(standalone)):
+            standalone = self._llm.condense(standalone, history, deadline)
         live = self._indexes.current()
         vector = self._embedder.embed_question(standalone)
         hits = live.searcher.search(standalone, vector, k or self._settings.top_k)

@@ -80,6 +80,20 @@ def test_small_talk_is_not_answered_and_a_one_word_topic_is(
     assert "Daesh" in topic["citations"][0]["quote"]
 
 
+def test_a_question_in_capitals_is_answered_as_in_lower_case(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read as typed, each capitalised word was a name the evidence lacked: declined at
+    0.108. The answer still shows the question as it was asked."""
+    shouted = "WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"
+    status, out, _ = run_cli(capsys, "ask", "--json", shouted)
+    assert status == 0
+    answer = json.loads(out)
+    assert answer["question"] == shouted
+    assert answer["grounded"] is True
+    assert "Cato Institute" in answer["citations"][0]["quote"]
+
+
 def test_ask_rejects_empty_and_huge_questions_with_a_failing_exit(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

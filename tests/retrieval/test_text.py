@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from retrieval.models import Span
-from retrieval.text import ends_sentence, script, split_long, split_sentences, terms
+from retrieval.text import (
+    ends_sentence,
+    script,
+    split_long,
+    split_sentences,
+    terms,
+    without_shouting,
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -73,3 +80,11 @@ def test_a_sentence_ends_in_its_mark_and_any_closing_quote() -> None:
         assert ends_sentence(finished), finished
     for unfinished in ("the Iraqi", "2,500", "a list:"):
         assert not ends_sentence(unfinished), unfinished
+
+
+def test_a_message_in_capitals_is_read_in_lower_case_and_any_other_as_typed() -> None:
+    shouted = "WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"
+    assert without_shouting(shouted) == shouted.lower()
+    assert without_shouting("СКОЛЬКО СОЛДАТ?") == "сколько солдат?"
+    for typed in ("What did the IMF say?", "who is sudani", "伊拉克总理是谁？", "2,500"):
+        assert without_shouting(typed) == typed
