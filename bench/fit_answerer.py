@@ -55,6 +55,7 @@ from retrieval.evidence.pipeline import (
 )
 from retrieval.index.sentences import corpus_statistics
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
+from retrieval.text import without_shouting
 
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
@@ -110,8 +111,9 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
                 return retrieved
         rows = []
         for question in questions:
-            vector = indexes.embedder.embed_question(question.question)
-            hits = live.searcher.search(question.question, vector, settings.top_k)
+            text = without_shouting(question.question)  # as the answer service reads it
+            vector = indexes.embedder.embed_question(text)
+            hits = live.searcher.search(text, vector, settings.top_k)
             rows.append((question, vector, hits))
     finally:
         indexes.close()
@@ -126,7 +128,8 @@ def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
     statistics = retrieved.statistics
     examples = []
     for question, vector, hits in retrieved.questions:
-        profile = profile_question(question.question, statistics.idf, statistics.unseen_idf)
+        text = without_shouting(question.question)
+        profile = profile_question(text, statistics.idf, statistics.unseen_idf)
         candidates = candidate_features(
             profile, vector, hits, retrieved.by_chunk, statistics.background
         )
@@ -339,6 +342,44 @@ def fit_foreign(
     return replace(models, foreign_answer_threshold=threshold)
 
 
+def scored(
+    examples: list[Example], models: AnswerModels, without: frozenset[str] = frozenset()
+) -> dict[str, float | None]:
+    """The strict scorer's numbers for these questions as the models decide them, with the
+    AUC of their confidence."""
+    rows, right = evidence_rows(examples, models, without)
+    confidence = confidences(models, examples, rows)
+    answered = np.asarray(
+        [
+            models.outcome(c, e.foreign) is Outcome.ANSWERED
+            for c, e in zip(confidence, examples, strict=True)
+        ]
+    )
+    return {**outcomes(examples, answered, right), "auc": separation(examples, confidence)}
+
+
+def in_capitals(set_name: str, cache: Path) -> Path:
+    """The set's questions typed in capitals, as some people type, for a check: written beside
+    the set's index, each line keeping its half."""
+    _, questions_file = SETS[set_name]
+    lines = [
+        json.dumps(
+            {
+                "question": question.question.upper(),
+                "answer_any": list(question.answer_any),
+                "unanswerable": question.unanswerable,
+                "id": question.key,
+                "doc": question.doc,
+            },
+            ensure_ascii=False,
+        )
+        for question in load_questions(questions_file)
+    ]
+    path = cache / set_name / f"{questions_file.stem}-capitals.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def report_check(label: str, examples: list[Example], models: AnswerModels) -> None:
     """How questions that none of the models was fitted on fare: none of them is answerable."""
     rows, _ = evidence_rows(examples, models)
@@ -418,17 +459,11 @@ def main() -> None:
             part = [
                 e for e in examples + foreign if e.set_name == name and e.question.half == half
             ]
-            rows, right = evidence_rows(part, models, without)
-            confidence = confidences(models, part, rows)
-            answered = np.asarray(
-                [
-                    models.outcome(c, e.foreign) is Outcome.ANSWERED
-                    for c, e in zip(confidence, part, strict=True)
-                ]
-            )
-            result = outcomes(part, answered, right)
-            result["auc"] = separation(part, confidence)
-            print(f"{half:8} {name:16} {json.dumps(result)}")
+            print(f"{half:8} {name:16} {json.dumps(scored(part, models, without))}")
+    for name in SETS:
+        typed = collect(name, retrieve(name, args.cache, in_capitals(name, args.cache)))
+        part = [e for e in typed if e.question.half == "heldout"]
+        print(f"check    {name} held-out, in capitals: {json.dumps(scored(part, models))}")
     for label, set_name, check_file in [
         ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
         ("small talk, seed", "seed", SMALL_TALK),
