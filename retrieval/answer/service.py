@@ -186,7 +186,7 @@ class AnswerService:
         """Retrieval and the extractive answer. A message is read with the conversation when
         it reads as a follow-up, or when it is a reply to one of the bot's answers."""
         cleaned = self.check_question(question)
-        standalone = without_shouting(cleaned)  # the answer still quotes what was asked
+        standalone = without_shouting(cleaned)  # the answer still shows it as asked
         if self._llm is not None and history and (replying or reads_as_follow_up(standalone)):
             standalone = self._llm.condense(standalone, history, deadline)
         live = self._indexes.current()
