@@ -98,8 +98,10 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
     try:
         indexes.ensure()
         live = indexes.current()
-        # The pickle holds our dataclasses: a changed models.py makes it stale.
-        layout = hashlib.sha256((REPO / "retrieval/models.py").read_bytes()).hexdigest()[:8]
+        # The pickle holds our dataclasses, and the questions as text.py reads them: a change
+        # to either makes it stale.
+        sources = [REPO / "retrieval" / name for name in ("models.py", "text.py")]
+        layout = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:8]
         saved = (
             cache / set_name / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
         )
@@ -380,9 +382,11 @@ def in_capitals(set_name: str, cache: Path) -> Path:
     return path
 
 
-def report_check(label: str, examples: list[Example], models: AnswerModels) -> None:
+def report_check(
+    label: str, examples: list[Example], models: AnswerModels, without: frozenset[str]
+) -> None:
     """How questions that none of the models was fitted on fare: none of them is answerable."""
-    rows, _ = evidence_rows(examples, models)
+    rows, _ = evidence_rows(examples, models, without)
     confidence = confidences(models, examples, rows)
     outcome = [models.outcome(c, e.foreign) for c, e in zip(confidence, examples, strict=True)]
     print(
@@ -463,13 +467,15 @@ def main() -> None:
     for name in SETS:
         typed = collect(name, retrieve(name, args.cache, in_capitals(name, args.cache)))
         part = [e for e in typed if e.question.half == "heldout"]
-        print(f"check    {name} held-out, in capitals: {json.dumps(scored(part, models))}")
+        result = scored(part, models, without)
+        print(f"check    {name} held-out, in capitals: {json.dumps(result)}")
     for label, set_name, check_file in [
         ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
         ("small talk, seed", "seed", SMALL_TALK),
         ("small talk, news", "news", SMALL_TALK),
     ]:
-        report_check(label, collect(set_name, retrieve(set_name, args.cache, check_file)), models)
+        checked = collect(set_name, retrieve(set_name, args.cache, check_file))
+        report_check(label, checked, models, without)
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:
         return

@@ -270,8 +270,11 @@ def ends_sentence(text: str) -> bool:
 def without_shouting(text: str) -> str:
     """A message typed all in capitals, in lower case: read as typed, every word of it would
     be a name ("WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"), and the answer step would miss
-    each of them in the evidence. Any other message is left as it is."""
+    each of them in the evidence. Only when every letter is a capital: one small letter
+    ("WHO IS McCAIN?"), or one of a script without capitals (a Latin name in a Chinese
+    question), and the message is left as it is, as any other is."""
     letters = [c for c in text if c.isalpha()]
-    if any(c.isupper() for c in letters) and not any(c.islower() for c in letters):
-        return text.lower()
-    return text
+    if not letters or not all(c.isupper() for c in letters):
+        return text
+    # The Turkish capital dotted I lowers to "i" with a combining dot, which splits the word.
+    return text.lower().replace("i\u0307", "i")

@@ -186,14 +186,17 @@ class AnswerService:
         """Retrieval and the extractive answer. A message is read with the conversation when
         it reads as a follow-up, or when it is a reply to one of the bot's answers."""
         cleaned = self.check_question(question)
-        standalone = without_shouting(cleaned)  # the answer still shows it as asked
-        if self._llm is not None and history and (replying or reads_as_follow_up(standalone)):
-            standalone = self._llm.condense(standalone, history, deadline)
+        standalone = cleaned
+        if self._llm is not None and history and (replying or reads_as_follow_up(cleaned)):
+            standalone = self._llm.condense(cleaned, history, deadline)
+        # Retrieval and the extractive answer read capitals in lower case; the model gets the
+        # question as typed, acronyms and all ("WHAT DID THE WHO SAY?").
+        read = without_shouting(standalone)
         live = self._indexes.current()
-        vector = self._embedder.embed_question(standalone)
-        hits = live.searcher.search(standalone, vector, k or self._settings.top_k)
+        vector = self._embedder.embed_question(read)
+        hits = live.searcher.search(read, vector, k or self._settings.top_k)
         evidence = EvidenceAnswerer(self._models, live.statistics).answer(
-            standalone, vector, hits, live.sentences
+            read, vector, hits, live.sentences
         )
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
         citations, text = self._cite(evidence.sentences, scores)

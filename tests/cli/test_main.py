@@ -83,8 +83,8 @@ def test_small_talk_is_not_answered_and_a_one_word_topic_is(
 def test_a_question_in_capitals_is_answered_as_in_lower_case(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Read as typed, each capitalised word was a name the evidence lacked: declined at
-    0.108. The answer still shows the question as it was asked."""
+    """Read as typed, each capitalised word was a name the evidence lacked, and it was
+    declined. The answer still shows the question as it was asked."""
     shouted = "WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"
     status, out, _ = run_cli(capsys, "ask", "--json", shouted)
     assert status == 0

@@ -86,5 +86,11 @@ def test_a_message_in_capitals_is_read_in_lower_case_and_any_other_as_typed() ->
     shouted = "WHICH THINK TANK DOES JUSTIN LOGAN WORK FOR?"
     assert without_shouting(shouted) == shouted.lower()
     assert without_shouting("СКОЛЬКО СОЛДАТ?") == "сколько солдат?"
-    for typed in ("What did the IMF say?", "who is sudani", "伊拉克总理是谁？", "2,500"):
+    assert without_shouting("İSTANBUL?") == "istanbul?"  # no combining dot left over
+    for typed in (
+        "What did the IMF say?",
+        "who is sudani",
+        "JUSTIN LOGAN 在哪个智库工作？",
+        "2,500",
+    ):
         assert without_shouting(typed) == typed
