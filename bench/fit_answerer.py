@@ -344,19 +344,24 @@ def fit_foreign(
     return replace(models, foreign_answer_threshold=threshold)
 
 
+def decide(
+    examples: list[Example], models: AnswerModels, without: frozenset[str] = frozenset()
+) -> tuple[list[Outcome], Vector, Vector]:
+    """Each question's outcome as the models decide it, its confidence, and whether its
+    evidence holds the answer."""
+    rows, right = evidence_rows(examples, models, without)
+    confidence = confidences(models, examples, rows)
+    decided = [models.outcome(c, e.foreign) for c, e in zip(confidence, examples, strict=True)]
+    return decided, confidence, right
+
+
 def scored(
     examples: list[Example], models: AnswerModels, without: frozenset[str] = frozenset()
 ) -> dict[str, float | None]:
     """The strict scorer's numbers for these questions as the models decide them, with the
     AUC of their confidence."""
-    rows, right = evidence_rows(examples, models, without)
-    confidence = confidences(models, examples, rows)
-    answered = np.asarray(
-        [
-            models.outcome(c, e.foreign) is Outcome.ANSWERED
-            for c, e in zip(confidence, examples, strict=True)
-        ]
-    )
+    decided, confidence, right = decide(examples, models, without)
+    answered = np.asarray([outcome is Outcome.ANSWERED for outcome in decided])
     return {**outcomes(examples, answered, right), "auc": separation(examples, confidence)}
 
 
@@ -386,13 +391,11 @@ def report_check(
     label: str, examples: list[Example], models: AnswerModels, without: frozenset[str]
 ) -> None:
     """How questions that none of the models was fitted on fare: none of them is answerable."""
-    rows, _ = evidence_rows(examples, models, without)
-    confidence = confidences(models, examples, rows)
-    outcome = [models.outcome(c, e.foreign) for c, e in zip(confidence, examples, strict=True)]
+    decided, _, _ = decide(examples, models, without)
     print(
-        f"check    {label}: {outcome.count(Outcome.NOT_COVERED)} not covered, "
-        f"{outcome.count(Outcome.CLOSEST)} closest passage, "
-        f"{outcome.count(Outcome.ANSWERED)} answered, of {len(examples)} (never fitted on)"
+        f"check    {label}: {decided.count(Outcome.NOT_COVERED)} not covered, "
+        f"{decided.count(Outcome.CLOSEST)} closest passage, "
+        f"{decided.count(Outcome.ANSWERED)} answered, of {len(examples)} (never fitted on)"
     )
 
 

@@ -167,6 +167,7 @@ class CorpusStatistics:
     idf: Mapping[str, float]  # how rare each stemmed term is, over sentences
     unseen_idf: float  # the weight of a term no sentence has
     common_words: frozenset[str]  # the most frequent words: the corpus's function words
+    common_script: str  # the script they are written in (retrieval.text.script)
     # A sample of sentence vectors: how similar a question is to the corpus at large, so that
     # similarities mean the same whatever the embedder's scale.
     background: Matrix

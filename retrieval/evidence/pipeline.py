@@ -175,7 +175,7 @@ def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> b
     written = script(question.text)
     if written == "cjk" or len(question.words) >= SHORTEST_SENTENCE:
         return False
-    return written in ("none", script(" ".join(corpus.common_words)))
+    return written in ("none", corpus.common_script)
 
 
 def _neutralise(model: LogisticModel, rows: Vector, lexical: frozenset[str]) -> Vector:

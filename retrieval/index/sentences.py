@@ -11,7 +11,7 @@ import numpy as np
 
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Passage
 from retrieval.sources.documents import sha256
-from retrieval.text import acronym_terms, terms, words
+from retrieval.text import acronym_terms, script, terms, words
 
 COMMON_WORDS = 50  # the most frequent words of a corpus: its function words, in any language
 BACKGROUND_SENTENCES = 256  # sentence vectors sampled as the corpus's background
@@ -73,7 +73,12 @@ def corpus_statistics(sentences: Sequence[IndexedSentence]) -> CorpusStatistics:
         else np.zeros((0, 0), dtype=np.float32)
     )
     return CorpusStatistics(
-        idf, math.log(1 + (count + 0.5) / 0.5), common, background, background_spread(background)
+        idf,
+        math.log(1 + (count + 0.5) / 0.5),
+        common,
+        script(" ".join(common)),
+        background,
+        background_spread(background),
     )
 
 
