@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import pickle
+import re
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -55,7 +56,7 @@ from retrieval.evidence.pipeline import (
 )
 from retrieval.index.sentences import corpus_statistics
 from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
-from retrieval.text import without_shouting
+from retrieval.reading import QuestionReader, english_words
 
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
@@ -68,7 +69,7 @@ class Retrieved:
 
     statistics: CorpusStatistics
     by_chunk: dict[str, tuple[IndexedSentence, ...]]
-    questions: list[tuple[EvalQuestion, Matrix, list[SearchHit]]]
+    questions: list[tuple[EvalQuestion, str, Matrix, list[SearchHit]]]  # (question, as read, ...)
 
 
 @dataclass
@@ -90,7 +91,9 @@ def _contains(text: str, answers: tuple[str, ...]) -> bool:
     return any(answer.lower() in lowered for answer in answers)
 
 
-def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> Retrieved:
+def retrieve(
+    set_name: str, cache: Path, reader: QuestionReader, questions_file: Path | None = None
+) -> Retrieved:
     sources, default_questions = SETS[set_name]
     questions_file = questions_file or default_questions
     settings = load_settings(sources_dir=sources, data_dir=cache / set_name)
@@ -98,25 +101,30 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
     try:
         indexes.ensure()
         live = indexes.current()
-        # The pickle holds our dataclasses, and the questions as text.py reads them: a change
-        # to either makes it stale.
-        sources = [REPO / "retrieval" / name for name in ("models.py", "text.py")]
-        layout = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:8]
+        # The pickle holds our dataclasses: a change to them makes it stale. It is used only
+        # for the same questions, read the same way.
+        layout_files = [REPO / "retrieval" / name for name in ("models.py", "text.py")]
+        layout = hashlib.sha256(b"".join(p.read_bytes() for p in layout_files)).hexdigest()
         saved = (
-            cache / set_name / f"{questions_file.stem}-v{live.manifest.version}-{layout}.pickle"
+            cache
+            / set_name
+            / f"{questions_file.stem}-v{live.manifest.version}-{layout[:8]}.pickle"
         )
         questions = load_questions(questions_file)
+        # As the answer service reads them.
+        reads = [reader.read(question.question, live.statistics).text for question in questions]
         if saved.exists():
             # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
             retrieved = Retrieved(*pickle.loads(saved.read_bytes()))  # noqa: S301 (our own file)
-            if [question for question, _, _ in retrieved.questions] == questions:
+            if [(q, read) for q, read, _, _ in retrieved.questions] == list(
+                zip(questions, reads, strict=True)
+            ):
                 return retrieved
         rows = []
-        for question in questions:
-            text = without_shouting(question.question)  # as the answer service reads it
-            vector = indexes.embedder.embed_question(text)
-            hits = live.searcher.search(text, vector, settings.top_k)
-            rows.append((question, vector, hits))
+        for question, read in zip(questions, reads, strict=True):
+            vector = indexes.embedder.embed_question(read)
+            hits = live.searcher.search(read, vector, settings.top_k)
+            rows.append((question, read, vector, hits))
     finally:
         indexes.close()
     retrieved = Retrieved(corpus_statistics(live.all_sentences()), live.sentences, rows)
@@ -129,9 +137,8 @@ def retrieve(set_name: str, cache: Path, questions_file: Path | None = None) -> 
 def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
     statistics = retrieved.statistics
     examples = []
-    for question, vector, hits in retrieved.questions:
-        text = without_shouting(question.question)
-        profile = profile_question(text, statistics.idf, statistics.unseen_idf)
+    for question, read, vector, hits in retrieved.questions:
+        profile = profile_question(read, statistics.idf, statistics.unseen_idf)
         candidates = candidate_features(
             profile, vector, hits, retrieved.by_chunk, statistics.background
         )
@@ -365,14 +372,39 @@ def scored(
     return {**outcomes(examples, answered, right), "auc": separation(examples, confidence)}
 
 
-def in_capitals(set_name: str, cache: Path) -> Path:
-    """The set's questions typed in capitals, as some people type, for a check: written beside
-    the set's index, each line keeping its half."""
+_LONG_WORD = re.compile(r"[A-Za-z]{6,}")
+
+
+def one_misspelling(question: str) -> str:
+    """The question with its longest word of six letters or more (the first, of equals)
+    missing its middle letter: the commonest slip, in the word that matters most."""
+    found = list(_LONG_WORD.finditer(question))
+    if not found:
+        return question
+    longest = max(found, key=lambda match: (len(match.group(0)), -match.start()))
+    word = longest.group(0)
+    middle = len(word) // 2
+    return (
+        question[: longest.start()]
+        + word[:middle]
+        + word[middle + 1 :]
+        + question[longest.end() :]
+    )
+
+
+# How some people type a question, for the checks: each is a set's questions rewritten.
+TYPED_FORMS = {"in capitals": str.upper, "with one misspelling": one_misspelling}
+
+
+def typed_as(set_name: str, cache: Path, form: str) -> Path:
+    """The set's questions typed in one of TYPED_FORMS, for a check: written beside the set's
+    index, each line keeping its half."""
     _, questions_file = SETS[set_name]
+    rewrite = TYPED_FORMS[form]
     lines = [
         json.dumps(
             {
-                "question": question.question.upper(),
+                "question": rewrite(question.question),
                 "answer_any": list(question.answer_any),
                 "unanswerable": question.unanswerable,
                 "id": question.key,
@@ -382,7 +414,7 @@ def in_capitals(set_name: str, cache: Path) -> Path:
         )
         for question in load_questions(questions_file)
     ]
-    path = cache / set_name / f"{questions_file.stem}-capitals.jsonl"
+    path = cache / set_name / f"{questions_file.stem}-{form.replace(' ', '-')}.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -453,10 +485,11 @@ def main() -> None:
     args = parser.parse_args()
     without = frozenset(args.without)
     started = time.perf_counter()
-    examples = [e for name in SETS for e in collect(name, retrieve(name, args.cache))]
+    reader = QuestionReader(english_words())
+    examples = [e for name in SETS for e in collect(name, retrieve(name, args.cache, reader))]
     tune = [e for e in examples if e.question.half == "tune"]
     models = fit(tune, args.target_precision, without)
-    foreign = collect("seed", retrieve("seed", args.cache, MULTILINGUAL))
+    foreign = collect("seed", retrieve("seed", args.cache, reader, MULTILINGUAL))
     for example in foreign:
         example.set_name = "other languages"
     foreign_tune = [e for e in foreign if e.question.half == "tune"]
@@ -467,17 +500,19 @@ def main() -> None:
                 e for e in examples + foreign if e.set_name == name and e.question.half == half
             ]
             print(f"{half:8} {name:16} {json.dumps(scored(part, models, without))}")
-    for name in SETS:
-        typed = collect(name, retrieve(name, args.cache, in_capitals(name, args.cache)))
-        part = [e for e in typed if e.question.half == "heldout"]
-        result = scored(part, models, without)
-        print(f"check    {name} held-out, in capitals: {json.dumps(result)}")
+    for form in TYPED_FORMS:
+        for name in SETS:
+            typed = collect(
+                name, retrieve(name, args.cache, reader, typed_as(name, args.cache, form))
+            )
+            part = [e for e in typed if e.question.half == "heldout"]
+            print(f"check    {name} held-out, {form}: {json.dumps(scored(part, models, without))}")
     for label, set_name, check_file in [
         ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
         ("small talk, seed", "seed", SMALL_TALK),
         ("small talk, news", "news", SMALL_TALK),
     ]:
-        checked = collect(set_name, retrieve(set_name, args.cache, check_file))
+        checked = collect(set_name, retrieve(set_name, args.cache, reader, check_file))
         report_check(label, checked, models, without)
     print(f"{time.perf_counter() - started:.0f} s")
     if args.dry_run or without:

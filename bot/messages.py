@@ -222,6 +222,11 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "В документах этого нет дословно. Ближайший фрагмент:",
         "de": "Die Dokumente sagen das nicht genau so. Die nächstliegende Stelle:",
     },
+    "read_as": {
+        "en": "I searched for \u201c{read}\u201d (you wrote \u201c{typed}\u201d).",
+        "ru": "Я искал \u00ab{read}\u00bb (вы написали \u00ab{typed}\u00bb).",
+        "de": "Ich habe nach \u201e{read}\u201c gesucht (Sie schrieben \u201e{typed}\u201c).",
+    },
     "closest_documents": {
         "en": "Closest documents, if you want to rephrase:",
         "ru": "Ближайшие документы, если хотите переформулировать:",

@@ -97,6 +97,14 @@ class RenderedAnswer:
     togglable: bool
 
 
+def _read_as(answer: Answer, messages: Messages) -> str:
+    """Which misspelt words the documents were searched for as others, so a wrong guess shows."""
+    return "\n".join(
+        f"<i>{escape(messages.get('read_as', typed=typed, read=read), quote=False)}</i>"
+        for typed, read in answer.read_as
+    )
+
+
 def _answer_blocks(answer: Answer, limit: int, messages: Messages) -> list[str]:
     # An answer, or "the documents don't say this exactly" with the closest passage cited.
     if answer.grounded or answer.citations:
@@ -118,6 +126,8 @@ def render_answer(
     messages: Messages = ENGLISH,
 ) -> RenderedAnswer:
     body = pack(_answer_blocks(answer, limit, messages), limit, separator=" ")
+    if answer.read_as:  # on a line of its own above the answer
+        body = pack([_read_as(answer, messages), *body], limit, separator="\n")
     if not answer.citations:
         return RenderedAnswer(body, togglable=False)
 

@@ -67,7 +67,11 @@ def _print_report(report: IngestReport, out: TextIO) -> None:
 
 def render_answer(answer: Answer) -> str:
     """The answer and its numbered sources, readable in a terminal."""
-    lines = [answer.text]
+    lines = [
+        f"(searched for \u201c{read}\u201d: you wrote \u201c{typed}\u201d)"
+        for typed, read in answer.read_as
+    ]
+    lines.append(answer.text)
     if answer.fallback:
         lines.append(f"(extractive answer: the language model's was unusable: {answer.fallback})")
     if answer.citations:

@@ -18,6 +18,7 @@ from retrieval.index.live import LiveIndexes
 from retrieval.index.store import IndexStore, chroma_client
 from retrieval.index.vector_cache import VECTOR_CACHE_FILE, VectorCache
 from retrieval.llm.prompts import load_prompts
+from retrieval.reading import QuestionReader, english_words
 from retrieval.service import KnowledgeBase
 from retrieval.state.answer_log import AnswerLog
 from retrieval.state.audit import AuditLog
@@ -64,10 +65,11 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
         from retrieval.llm.chat import ChatModel  # noqa: PLC0415
 
         llm = ChatModel(settings, load_prompts(settings.prompts_dir))
+    reader = QuestionReader(english_words())
     return KnowledgeBase(
         indexes,
-        AnswerService(settings, indexes.embedder, indexes, AnswerModels.load(), llm),
-        BriefingService(settings, indexes.embedder, indexes, llm),
+        AnswerService(settings, indexes.embedder, indexes, AnswerModels.load(), reader, llm),
+        BriefingService(settings, indexes.embedder, indexes, reader, llm),
         llm_enabled=llm is not None,
     )
 

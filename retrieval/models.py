@@ -168,6 +168,7 @@ class CorpusStatistics:
     unseen_idf: float  # the weight of a term no sentence has
     common_words: frozenset[str]  # the most frequent words: the corpus's function words
     common_script: str  # the script they are written in (retrieval.text.script)
+    word_counts: Mapping[str, int]  # in how many sentences each word is (lower case)
     # A sample of sentence vectors: how similar a question is to the corpus at large, so that
     # similarities mean the same whatever the embedder's scale.
     background: Matrix
@@ -238,6 +239,8 @@ class Answer:
     fallback: str | None = None
     # Offline: the calibrated chance that the evidence answers the question.
     confidence: float | None = None
+    # (as typed, as read) of each misspelt word the documents were searched for as another.
+    read_as: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -250,6 +253,7 @@ class Answer:
             "note": self.note,
             "fallback": self.fallback,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "read_as": dict(self.read_as),
         }
 
     @classmethod
@@ -268,6 +272,7 @@ class Answer:
             note=data.get("note"),
             fallback=data.get("fallback"),
             confidence=data.get("confidence"),
+            read_as=tuple(data.get("read_as", {}).items()),
         )
 
 

@@ -40,8 +40,9 @@ from retrieval.models import (
     SearchHit,
     Turn,
 )
+from retrieval.reading import QuestionReader
 from retrieval.sources.documents import LEAD_SECTION
-from retrieval.text import ends_sentence, without_shouting
+from retrieval.text import ends_sentence
 
 if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
     from retrieval.llm.chat import ChatModel
@@ -68,12 +69,14 @@ class AnswerService:
         embedder: Embedder,
         indexes: LiveIndexes,
         models: AnswerModels,
+        reader: QuestionReader,
         llm: ChatModel | None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._indexes = indexes
         self._models = models
+        self._reader = reader
         self._llm = llm
         # by (index version, document, limit)
         self._examples: dict[tuple[int, str | None, int], list[str]] = {}
@@ -83,7 +86,7 @@ class AnswerService:
 
     def search(self, question: str, k: int | None = None) -> list[SearchHit]:
         live = self._indexes.current()
-        question = without_shouting(question)
+        question = self._reader.read(question, live.statistics).text
         vector = self._embedder.embed_question(question)
         return live.searcher.search(question, vector, k or self._settings.top_k)
 
@@ -189,14 +192,15 @@ class AnswerService:
         standalone = cleaned
         if self._llm is not None and history and (replying or reads_as_follow_up(cleaned)):
             standalone = self._llm.condense(cleaned, history, deadline)
-        # Retrieval and the extractive answer read capitals in lower case; the model gets the
-        # question as typed, acronyms and all ("WHAT DID THE WHO SAY?").
-        read = without_shouting(standalone)
+        # Retrieval and the extractive answer read capitals in lower case and a misspelt word
+        # as the corpus's; the model gets the question as typed, acronyms and all ("WHAT DID
+        # THE WHO SAY?").
         live = self._indexes.current()
-        vector = self._embedder.embed_question(read)
-        hits = live.searcher.search(read, vector, k or self._settings.top_k)
+        reading = self._reader.read(standalone, live.statistics)
+        vector = self._embedder.embed_question(reading.text)
+        hits = live.searcher.search(reading.text, vector, k or self._settings.top_k)
         evidence = EvidenceAnswerer(self._models, live.statistics).answer(
-            read, vector, hits, live.sentences
+            reading.text, vector, hits, live.sentences
         )
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
         citations, text = self._cite(evidence.sentences, scores)
@@ -225,7 +229,12 @@ class AnswerService:
                 confidence=evidence.confidence,
             )
         return _Prepared(
-            cleaned, standalone, live, hits, [hit.passage for hit in hits], extractive
+            cleaned,
+            standalone,
+            live,
+            hits,
+            [hit.passage for hit in hits],
+            replace(extractive, read_as=reading.corrections),
         )
 
     def _fall_back(self, prepared: _Prepared, reason: str) -> Answer:
@@ -268,7 +277,8 @@ class AnswerService:
         assert self._llm is not None
         text = completion.text
         if is_not_covered(text):
-            return decline(prepared.question, prepared.hits, None, MODE_LLM)
+            declined = decline(prepared.question, prepared.hits, None, MODE_LLM)
+            return replace(declined, read_as=prepared.extractive.read_as)
         if leaks(text, self._llm.prompts.system, self._settings.secrets()):
             return self._fall_back(prepared, "leak")
         grounding = self._ground(prepared, text, truncated=completion.truncated)
@@ -316,7 +326,14 @@ class AnswerService:
         ]
         if not parts:
             return None
-        return Answer(prepared.question, " ".join(parts), True, MODE_LLM, citations.all)
+        return Answer(
+            prepared.question,
+            " ".join(parts),
+            True,
+            MODE_LLM,
+            citations.all,
+            read_as=prepared.extractive.read_as,  # how the passages were searched for
+        )
 
     def _cite(
         self, chosen: Sequence[IndexedSentence], scores: dict[str, float]

@@ -18,6 +18,7 @@ from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex, LiveIndexes
 from retrieval.llm.calls import LlmFailure
 from retrieval.models import MODE_LLM, Briefing, BriefingPoint, Passage, WhatsNew
+from retrieval.reading import QuestionReader
 
 if TYPE_CHECKING:  # the client itself loads only in LLM mode (composition)
     from retrieval.llm.chat import ChatModel
@@ -31,11 +32,13 @@ class BriefingService:
         settings: Settings,
         embedder: Embedder,
         indexes: LiveIndexes,
+        reader: QuestionReader,
         llm: ChatModel | None,
     ) -> None:
         self._settings = settings
         self._embedder = embedder
         self._indexes = indexes
+        self._reader = reader
         self._llm = llm
 
     def brief(
@@ -49,7 +52,8 @@ class BriefingService:
             sentences = [s for s in sentences if s.passage.doc_id in documents]
         if topic is not None:
             topic = check_question(topic, self._settings.max_question_chars)
-            about = {id(s) for s in on_topic(live, self._embedder, topic, self._settings.top_k)}
+            read = self._reader.read(topic, live.statistics).text  # as a question is read
+            about = {id(s) for s in on_topic(live, self._embedder, read, self._settings.top_k)}
             sentences = [s for s in sentences if id(s) in about]
         extractive = build_briefing(
             topic,

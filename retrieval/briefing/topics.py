@@ -6,7 +6,7 @@ from __future__ import annotations
 from retrieval.index.embedders import Embedder
 from retrieval.index.live import LiveIndex
 from retrieval.models import IndexedSentence
-from retrieval.text import terms, without_shouting
+from retrieval.text import terms
 
 TOPIC_MARGIN = 0.03  # how much less similar to a topic than the closest sentence is still on it
 TOPIC_TERM_SHARE = 0.25  # a topic word in more sentences than this names nothing in particular
@@ -26,8 +26,7 @@ def term_matches(term: str, available: frozenset[str]) -> bool:
 
 def on_topic(live: LiveIndex, embedder: Embedder, topic: str, top_k: int) -> list[IndexedSentence]:
     """Sentences of the passages retrieved for the topic that name it, or are about as
-    close to it as the closest one."""
-    topic = without_shouting(topic)  # read as a question is
+    close to it as the closest one. The topic as `retrieval.reading` reads it."""
     vector = embedder.embed_question(topic)
     hits = live.searcher.search(topic, vector, max(top_k, MIN_TOPIC_PASSAGES))
     candidates = [s for hit in hits for s in live.sentences[hit.passage.chunk_id]]

@@ -52,7 +52,7 @@ def index_sentences(
 
 
 def corpus_statistics(sentences: Sequence[IndexedSentence]) -> CorpusStatistics:
-    """BM25-style idf of each stemmed term over the sentences, and the common words."""
+    """BM25-style idf of each stemmed term over the sentences, the words, and the common ones."""
     count = len(sentences)
     document_frequency: Counter[str] = Counter()
     word_frequency: Counter[str] = Counter()
@@ -77,6 +77,7 @@ def corpus_statistics(sentences: Sequence[IndexedSentence]) -> CorpusStatistics:
         math.log(1 + (count + 0.5) / 0.5),
         common,
         script(" ".join(common)),
+        dict(word_frequency),
         background,
         background_spread(background),
     )

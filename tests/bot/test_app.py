@@ -73,6 +73,18 @@ async def test_a_declined_question_names_the_closest_documents(bot: RunningBot) 
     assert "As Israel and Hamas continue battling in Gaza" in sent.params["text"]
 
 
+async def test_a_misspelt_name_is_searched_as_the_documents_spell_it_and_said_so(
+    bot: RunningBot,
+) -> None:
+    bot.api.private_message("Which think tank does Jusin Logan work for?")
+    sent = await bot.api.wait_for("sendMessage")
+    text = sent.params["text"]
+    assert text.startswith(
+        "<i>I searched for \u201cJustin\u201d (you wrote \u201cJusin\u201d).</i>\n"
+    )
+    assert "Cato Institute" in text
+
+
 async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     bot.api.group_message(QUESTION)  # chatter: no mention, no reply to the bot
     asking = bot.api.group_message(f"@BriefingBot {QUESTION}")

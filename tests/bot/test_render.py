@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from bot.messages import Messages
 from bot.render import MESSAGE_LIMIT, answer_keyboard, render_answer, split_text, utf16_length
 from retrieval.models import NOT_EXACTLY, Answer, Citation
 
@@ -126,3 +127,28 @@ def test_callback_data_fits_telegram_limit(answer_id: str) -> None:
     for button in keyboard.inline_keyboard[0]:
         assert isinstance(button.callback_data, str)
         assert len(button.callback_data.encode()) <= 64
+
+
+def test_a_misspelt_word_read_as_another_is_said_above_the_answer() -> None:
+    read_as = (("Jusin", "Justin"), ("<Logn>", "Logan"))
+    answer = Answer(
+        "q", "Short [1]", True, "extractive", (citation(1, "Short."),), read_as=read_as
+    )
+    shown = visible(render_answer(answer, show_quotes=True).parts[0])
+    assert shown.startswith(
+        "I searched for \u201cJustin\u201d (you wrote \u201cJusin\u201d).\n"
+        "I searched for \u201cLogan\u201d (you wrote \u201c<Logn>\u201d).\nShort [1]"
+    )
+    declined = Answer("q", "no", False, "extractive", (), read_as=read_as[:1])
+    russian = visible(render_answer(declined, show_quotes=True, messages=Messages("ru")).parts[0])
+    assert russian.startswith("Я искал \u00abJustin\u00bb (вы написали \u00abJusin\u00bb).\n")
+    assert "В документах об этом ничего нет." in russian
+
+
+def test_an_answer_keeps_its_read_as_through_json() -> None:
+    answer = Answer("q", "Short [1]", True, "extractive", (), read_as=(("Jusin", "Justin"),))
+    data = answer.to_json()
+    assert data["read_as"] == {"Jusin": "Justin"}
+    assert Answer.from_json(data) == answer
+    del data["read_as"]  # as answers logged before it were stored
+    assert Answer.from_json(data).read_as == ()

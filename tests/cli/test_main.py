@@ -94,6 +94,23 @@ def test_a_question_in_capitals_is_answered_as_in_lower_case(
     assert "Cato Institute" in answer["citations"][0]["quote"]
 
 
+def test_a_misspelt_name_is_read_as_the_documents_spell_it(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unknown to the corpus, "Jusin" weighed as the rarest word there is and no passage had
+    it: only the closest passage was shown. The answer still shows the question as asked."""
+    misspelt = "Which think tank does Jusin Logan work for?"
+    status, out, _ = run_cli(capsys, "ask", "--json", misspelt)
+    assert status == 0
+    answer = json.loads(out)
+    assert answer["question"] == misspelt
+    assert answer["read_as"] == {"Jusin": "Justin"}
+    assert answer["grounded"] is True
+    assert "Cato Institute" in answer["citations"][0]["quote"]
+    status, out, _ = run_cli(capsys, "ask", misspelt)
+    assert out.startswith("(searched for \u201cJustin\u201d: you wrote \u201cJusin\u201d)\n")
+
+
 def test_ask_rejects_empty_and_huge_questions_with_a_failing_exit(
     env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -47,6 +47,13 @@ def test_a_topic_briefing_stays_on_its_topic(kb: KnowledgeBase) -> None:
     )
 
 
+def test_a_misspelt_topic_is_read_as_the_documents_spell_it(kb: KnowledgeBase) -> None:
+    misspelt, spelt = kb.brief("the U.S. strke in Bagdhad"), kb.brief("the U.S. strike in Baghdad")
+    assert misspelt.topic == "the U.S. strke in Bagdhad"  # shown as asked
+    assert misspelt.bottom_line is not None
+    assert misspelt.citations == spelt.citations
+
+
 def test_a_topic_the_documents_do_not_cover_gives_an_empty_briefing(kb: KnowledgeBase) -> None:
     briefing = kb.brief("sourdough baking")
     assert briefing.bottom_line is None

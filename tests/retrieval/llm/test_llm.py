@@ -41,6 +41,18 @@ def test_a_cited_answer_is_kept_with_verbatim_quotes(
     assert request.body["model"] == "gpt-4o-mini"
 
 
+def test_the_model_gets_a_misspelt_question_as_typed_and_the_answer_says_how_it_was_searched(
+    llm_kb: KnowledgeBase, fake: FakeOpenAI
+) -> None:
+    misspelt = "How many U.S. troops are statoned in Iraq?"
+    fake.responder = cites("2,500", "About 2,500 U.S. troops are in Iraq.")
+    answer = llm_kb.ask(misspelt)
+    assert answer.mode == "llm"
+    assert answer.read_as == (("statoned", "stationed"),)
+    request = fake.requests_of("chat/completions")[0]
+    assert "<<<QUESTION\n" + misspelt + "\nQUESTION>>>" in request.last_user_text
+
+
 def test_a_citation_of_a_passage_not_given_is_regenerated_once(
     llm_kb: KnowledgeBase, fake: FakeOpenAI
 ) -> None:

@@ -1,0 +1,88 @@
+"""How a question is read: misspelt words as the corpus's, on an invented article, with a
+dictionary given as a word list (and once the shipped English one)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.index.sentences import corpus_statistics
+from retrieval.models import CorpusStatistics
+from retrieval.reading import QuestionReader, Reading, english_words, one_letter_away
+from tests.fakes.embedder import FakeCorpus
+
+DEPLOYMENT = """Harbour force sent north
+
+The navy has sent a small harbour force to Velmora and Ostrand this spring. It is the first
+deployment of its kind since the treaty was signed. The force is small.
+
+About 900 sailors are stationed in Velmora, the defence ministry said. They are there to train
+the local coast guard. Velmora has a port; Velmira has none.
+"""
+
+
+@pytest.fixture(scope="module")
+def statistics() -> CorpusStatistics:
+    return corpus_statistics(FakeCorpus.of({"deployment.txt": DEPLOYMENT}).all_sentences())
+
+
+@pytest.fixture(scope="module")
+def reader(statistics: CorpusStatistics) -> QuestionReader:
+    """A dictionary of the corpus's function words and a few others, as the English list is."""
+    return QuestionReader(statistics.common_words | {"forte", "many", "how", "where"})
+
+
+def test_a_word_neither_known_nor_in_the_corpus_is_read_as_the_corpus_word_one_letter_away(
+    reader: QuestionReader, statistics: CorpusStatistics
+) -> None:
+    assert reader.read("How many sailors are in Velmra?", statistics).text == (
+        "How many sailors are in Velmora?"  # the more frequent of Velmora and Velmira
+    )
+    assert reader.read("how many sailers are in velmora?", statistics).text == (
+        "how many sailors are in velmora?"
+    )
+    assert reader.read("How many sailers are in Velmra?", statistics).corrections == (
+        ("sailers", "sailors"),
+        ("Velmra", "Velmora"),
+    )
+    # Capitals are read in lower case first, as before.
+    assert reader.read("HOW MANY SAILORS ARE IN VELMRA?", statistics).text == (
+        "how many sailors are in velmora?"
+    )
+
+
+def test_known_words_short_words_and_words_far_from_any_are_left_as_typed(
+    reader: QuestionReader, statistics: CorpusStatistics
+) -> None:
+    for question in (
+        "Is the forte in Velmora?",  # in the dictionary, though one letter from "force"
+        "Is the nvy in Velmora?",  # three letters: too many neighbours to guess
+        "Is the Grelbix fleet in Velmora?",  # nothing one letter away
+        "How many sailors are in Velmora?",
+    ):
+        assert reader.read(question, statistics) == Reading(question)
+
+
+def test_nothing_is_corrected_in_another_language_or_over_a_corpus_in_another(
+    reader: QuestionReader, statistics: CorpusStatistics
+) -> None:
+    german = "Wo liegt Velmra?"  # no function word of the corpus's: another language
+    assert reader.read(german, statistics) == Reading(german)
+    # A dictionary without the corpus's common words is of another language than the corpus.
+    other = QuestionReader({"der", "die", "und", "wo", "liegt"})
+    assert other.read("How many sailors are in Velmra?", statistics).text == (
+        "How many sailors are in Velmra?"
+    )
+
+
+def test_one_letter_away_covers_the_four_slips() -> None:
+    near = one_letter_away("navy")
+    assert {"nav", "anvy", "nacy", "nnavy"} <= near  # deleted, swapped, replaced, added
+    assert {"nvay", "nayv"} <= near  # each other pair of neighbours swapped
+    assert "vany" not in near  # two letters away
+
+
+def test_the_shipped_english_list_knows_words_and_not_names() -> None:
+    known = english_words()
+    assert len(known) > 100_000
+    assert {"treaty", "sailors", "stationed", "where"} <= known
+    assert not {"velmora", "velmra", "sailers"} & known
