@@ -101,24 +101,20 @@ def retrieve(
     try:
         indexes.ensure()
         live = indexes.current()
-        # The pickle holds our dataclasses: a change to them makes it stale. It is used only
-        # for the same questions, read the same way.
+        # The pickle holds our dataclasses and sentences termed by text.py: a change to either
+        # makes it stale. It is used only for the same questions, read the same way.
         layout_files = [REPO / "retrieval" / name for name in ("models.py", "text.py")]
         layout = hashlib.sha256(b"".join(p.read_bytes() for p in layout_files)).hexdigest()
-        saved = (
-            cache
-            / set_name
-            / f"{questions_file.stem}-v{live.manifest.version}-{layout[:8]}.pickle"
-        )
+        pickled = f"{questions_file.stem}-v{live.manifest.version}-{layout[:8]}.pickle"
+        saved = cache / set_name / pickled
         questions = load_questions(questions_file)
         # As the answer service reads them.
         reads = [reader.read(question.question, live.statistics).text for question in questions]
         if saved.exists():
             # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
             retrieved = Retrieved(*pickle.loads(saved.read_bytes()))  # noqa: S301 (our own file)
-            if [(q, read) for q, read, _, _ in retrieved.questions] == list(
-                zip(questions, reads, strict=True)
-            ):
+            kept = [(question, read) for question, read, _, _ in retrieved.questions]
+            if kept == list(zip(questions, reads, strict=True)):
                 return retrieved
         rows = []
         for question, read in zip(questions, reads, strict=True):
