@@ -52,10 +52,9 @@ from retrieval.evidence.pipeline import (
     Outcome,
     answerability_row,
     foreign_row,
-    in_corpus_language,
 )
 from retrieval.index.sentences import corpus_statistics
-from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
+from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Reading, SearchHit
 from retrieval.reading import QuestionReader, english_words
 
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
@@ -69,7 +68,7 @@ class Retrieved:
 
     statistics: CorpusStatistics
     by_chunk: dict[str, tuple[IndexedSentence, ...]]
-    questions: list[tuple[EvalQuestion, str, Matrix, list[SearchHit]]]  # (question, as read, ...)
+    questions: list[tuple[EvalQuestion, Reading, Matrix, list[SearchHit]]]
 
 
 @dataclass
@@ -109,7 +108,7 @@ def retrieve(
         saved = cache / set_name / pickled
         questions = load_questions(questions_file)
         # As the answer service reads them.
-        reads = [reader.read(question.question, live.statistics).text for question in questions]
+        reads = [reader.read(question.question, live.statistics) for question in questions]
         if saved.exists():
             # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
             retrieved = Retrieved(*pickle.loads(saved.read_bytes()))  # noqa: S301 (our own file)
@@ -118,8 +117,8 @@ def retrieve(
                 return retrieved
         rows = []
         for question, read in zip(questions, reads, strict=True):
-            vector = indexes.embedder.embed_question(read)
-            hits = live.searcher.search(read, vector, settings.top_k)
+            vector = indexes.embedder.embed_question(read.text)
+            hits = live.searcher.search(read.text, vector, settings.top_k)
             rows.append((question, read, vector, hits))
     finally:
         indexes.close()
@@ -134,7 +133,7 @@ def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
     statistics = retrieved.statistics
     examples = []
     for question, read, vector, hits in retrieved.questions:
-        profile = profile_question(read, statistics.idf, statistics.unseen_idf)
+        profile = profile_question(read.text, statistics.idf, statistics.unseen_idf)
         candidates = candidate_features(
             profile, vector, hits, retrieved.by_chunk, statistics.background
         )
@@ -145,7 +144,7 @@ def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
             ],
             dtype=np.float64,
         )
-        foreign = not in_corpus_language(profile, statistics)
+        foreign = not read.in_corpus_language
         examples.append(
             Example(
                 set_name,

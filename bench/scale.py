@@ -212,15 +212,15 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
         for n, target in enumerate(targets):
             passage = passages[int(target)]
             t0 = time.perf_counter()
-            question = reader.read(sentence_text(passage, 1), corpus).text
+            question = reader.read(sentence_text(passage, 1), corpus)
             read = time.perf_counter()
-            qv = embedder.embed_question(question)
+            qv = embedder.embed_question(question.text)
             t1 = time.perf_counter()
-            hits = searcher.search(question, qv, K)
+            hits = searcher.search(question.text, qv, K)
             t2 = time.perf_counter()
             answerer.answer(question, qv, hits, sentences)
             t3 = time.perf_counter()
-            searcher.lexical_scores(terms(question))
+            searcher.lexical_scores(terms(question.text))
             t4 = time.perf_counter()
             q = np.asarray(qv, dtype=np.float32).reshape(-1)
             q = q / np.linalg.norm(q)

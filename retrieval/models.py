@@ -179,6 +179,15 @@ class CorpusStatistics:
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """A question as `retrieval.reading` reads it, for the search and the answer step."""
+
+    text: str  # capitals lowered, misspelt words read as the corpus's
+    in_corpus_language: bool  # if not, only its vector can be matched
+    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) of each word read so
+
+
+@dataclass(frozen=True, slots=True)
 class IndexedSentence:
     """One sentence of a passage, with what answering and briefing need to judge it."""
 

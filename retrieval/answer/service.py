@@ -200,7 +200,7 @@ class AnswerService:
         vector = self._embedder.embed_question(reading.text)
         hits = live.searcher.search(reading.text, vector, k or self._settings.top_k)
         evidence = EvidenceAnswerer(self._models, live.statistics).answer(
-            reading.text, vector, hits, live.sentences
+            reading, vector, hits, live.sentences
         )
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
         citations, text = self._cite(evidence.sentences, scores)

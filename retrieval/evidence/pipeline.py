@@ -1,5 +1,6 @@
 """The offline answer step as a pipeline: candidates -> score -> compose -> answerability.
-(The last step, verify, is `answer.citations`: every quote is checked against its file.)
+(The first step, read, is `retrieval.reading`: capitals, misspellings and the question's
+language. The last, verify, is `answer.citations`: every quote is checked against its file.)
 
 1. Candidates: every sentence of the retrieved passages, with its features.
 2. Score: a logistic model gives each the chance that it holds the answer.
@@ -32,8 +33,8 @@ from retrieval.evidence.features import (
     profile_question,
 )
 from retrieval.evidence.model import LogisticModel, load_models
-from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, SearchHit
-from retrieval.text import STOPWORDS, script, terms, words
+from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Reading, SearchHit
+from retrieval.text import STOPWORDS, terms, words
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -158,26 +159,6 @@ class AnswerModels:
         return float(model.probabilities(row.reshape(1, -1))[0])
 
 
-# Messages of fewer distinct words than this rarely hold a function word in any language
-# ("thanks", "Daesh?", "Danke schön"), so the function-word test cannot tell their language.
-SHORTEST_SENTENCE = 3
-
-
-def in_corpus_language(question: QuestionProfile, corpus: CorpusStatistics) -> bool:
-    """Whether the question shares function words with the corpus ("the", "of", "is" for
-    English): if not, it is written in another language and only its vector can be matched.
-    A message of one or two words is a topic or small talk, not a sentence: it is taken as in
-    the corpus's language unless it is written in another script than the corpus's common
-    words, so that its words are matched ("Daesh") or found missing ("thanks"). Chinese and
-    Japanese have no spaces to count words by, so the test stays as it was for them."""
-    if question.words & corpus.common_words:
-        return True
-    written = script(question.text)
-    if written == "cjk" or len(question.words) >= SHORTEST_SENTENCE:
-        return False
-    return written in ("none", corpus.common_script)
-
-
 def _neutralise(model: LogisticModel, rows: Vector, lexical: frozenset[str]) -> Vector:
     rows = rows.copy()
     for column, name in enumerate(model.features):
@@ -198,19 +179,19 @@ class EvidenceAnswerer:
 
     def answer(
         self,
-        question: str,
+        question: Reading,
         question_vector: Matrix,
         hits: Sequence[SearchHit],
         by_chunk: Mapping[str, tuple[IndexedSentence, ...]],
     ) -> Evidence:
-        profile = self.profile(question)
+        profile = self.profile(question.text)
         candidates = candidate_features(
             profile, question_vector, hits, by_chunk, self._corpus.background
         )
         if not candidates.sentences:
             return Evidence((), 0.0, Outcome.NOT_COVERED)
         models = self._models
-        foreign = not in_corpus_language(profile, self._corpus)
+        foreign = not question.in_corpus_language
         scores = models.score(candidates, foreign)
         evidence = models.compose(candidates, scores, by_chunk)
         row = (

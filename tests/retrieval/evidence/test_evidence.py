@@ -22,10 +22,9 @@ from retrieval.evidence.pipeline import (
     foreign_row,
     has_altered_word,
     has_substituted_word,
-    in_corpus_language,
 )
 from retrieval.index.sentences import corpus_statistics
-from retrieval.models import SearchHit
+from retrieval.models import Reading, SearchHit
 from tests.fakes.embedder import FakeCorpus
 
 DEPLOYMENT = """Harbour force sent north
@@ -38,6 +37,12 @@ the local coast guard.
 
 Commander Ilse Brandt leads the force. She was appointed in March.
 """
+
+
+def english(question: str) -> Reading:
+    """The question as read in the corpus's language (how the reader reads it, in
+    tests/retrieval/test_reading.py)."""
+    return Reading(question, in_corpus_language=True)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +156,8 @@ def test_the_best_sentence_is_the_evidence_and_its_follower_joins_when_it_scores
     together = EvidenceAnswerer(
         models({"overlap": 10.0}, {}, continue_probability=0.0), statistics
     )
-    first = alone.answer(question, vector, hits, corpus.by_chunk)
-    both = together.answer(question, vector, hits, corpus.by_chunk)
+    first = alone.answer(english(question), vector, hits, corpus.by_chunk)
+    both = together.answer(english(question), vector, hits, corpus.by_chunk)
     assert [s.text for s in first.sentences] == ["Commander Ilse Brandt leads the force."]
     assert [s.text for s in both.sentences] == [
         "Commander Ilse Brandt leads the force.",
@@ -171,11 +176,13 @@ def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> N
     sure = EvidenceAnswerer(models(scoring, {}, bias=5.0), statistics)
     doubtful = EvidenceAnswerer(models(scoring, {"named_missing": -20.0}, bias=1.0), statistics)
     hopeless = EvidenceAnswerer(models(scoring, {}, bias=-5.0), statistics)
-    assert sure.answer(question, vector, hits, by_chunk).outcome is Outcome.ANSWERED
-    evidence = doubtful.answer(question, vector, hits, by_chunk)
+    assert sure.answer(english(question), vector, hits, by_chunk).outcome is Outcome.ANSWERED
+    evidence = doubtful.answer(english(question), vector, hits, by_chunk)
     assert "900 sailors" in evidence.sentences[0].text
     assert evidence.outcome is not Outcome.ANSWERED
-    assert hopeless.answer(question, vector, hits, by_chunk).outcome is Outcome.NOT_COVERED
+    assert (
+        hopeless.answer(english(question), vector, hits, by_chunk).outcome is Outcome.NOT_COVERED
+    )
 
 
 def test_nothing_retrieved_is_not_covered(corpus: FakeCorpus) -> None:
@@ -183,7 +190,7 @@ def test_nothing_retrieved_is_not_covered(corpus: FakeCorpus) -> None:
         models({}, {}, bias=10.0), corpus_statistics(corpus.all_sentences())
     )
     vector, _ = corpus.search("anything")
-    evidence = answerer.answer("anything", vector, [], corpus.by_chunk)
+    evidence = answerer.answer(english("anything"), vector, [], corpus.by_chunk)
     assert evidence.outcome is Outcome.NOT_COVERED
     assert evidence.sentences == ()
 
@@ -192,32 +199,18 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
     corpus: FakeCorpus,
 ) -> None:
     statistics = corpus_statistics(corpus.all_sentences())
-    answerer = EvidenceAnswerer(models({}, {}), statistics)
-    assert in_corpus_language(answerer.profile("How many sailors are there?"), statistics)
-    foreign = "Сколько моряков находится в Вельморе?"
-    assert not in_corpus_language(answerer.profile(foreign), statistics)
     # The word evidence's model declines everything and the vector model answers everything:
-    # which one decides is what the question's language says.
+    # which one decides is what the reading says of the question's language.
     split = EvidenceAnswerer(models({}, {}, bias=-50.0, foreign_bias=50.0), statistics)
-    for question, outcome in [
-        (foreign, Outcome.ANSWERED),
-        ("Who leads the force?", Outcome.NOT_COVERED),
+    for question, in_corpus_language, outcome in [
+        ("Сколько моряков находится в Вельморе?", False, Outcome.ANSWERED),
+        ("Who leads the force?", True, Outcome.NOT_COVERED),
     ]:
         vector, hits = corpus.search(question)
-        assert split.answer(question, vector, hits, corpus.by_chunk).outcome is outcome
-
-
-def test_a_message_of_one_or_two_words_is_judged_by_its_script(corpus: FakeCorpus) -> None:
-    """Too short to hold a function word: its words are matched, or found missing, unless
-    it is written in another script than the corpus's."""
-    statistics = corpus_statistics(corpus.all_sentences())
-    answerer = EvidenceAnswerer(models({}, {}), statistics)
-    assert "thanks" not in statistics.common_words  # so the short-message rule decides
-    for message in ("thanks", "Danke schön", "2024"):
-        assert in_corpus_language(answerer.profile(message), statistics), message
-    # Chinese has no spaces: a whole question is one "word", so its length says nothing.
-    for message in ("моряки", "Вельмор?", "Danke schön, wie geht es", "谁领导舰队？"):
-        assert not in_corpus_language(answerer.profile(message), statistics), message
+        evidence = split.answer(
+            Reading(question, in_corpus_language), vector, hits, corpus.by_chunk
+        )
+        assert evidence.outcome is outcome
 
 
 def test_a_question_about_nothing_in_the_corpus_is_near_every_sentence_alike(
