@@ -97,11 +97,11 @@ class RenderedAnswer:
     togglable: bool
 
 
-def _read_as(answer: Answer, messages: Messages) -> str:
+def _read_as(read_as: tuple[tuple[str, str], ...], messages: Messages) -> str:
     """Which misspelt words the documents were searched for as others, so a wrong guess shows."""
     return "\n".join(
         f"<i>{escape(messages.get('read_as', typed=typed, read=read), quote=False)}</i>"
-        for typed, read in answer.read_as
+        for typed, read in read_as
     )
 
 
@@ -127,7 +127,7 @@ def render_answer(
 ) -> RenderedAnswer:
     body = pack(_answer_blocks(answer, limit, messages), limit, separator=" ")
     if answer.read_as:  # on a line of its own above the answer
-        body = pack([_read_as(answer, messages), *body], limit, separator="\n")
+        body = pack([_read_as(answer.read_as, messages), *body], limit, separator="\n")
     if not answer.citations:
         return RenderedAnswer(body, togglable=False)
 
@@ -214,6 +214,8 @@ def render_briefing(briefing: Briefing, messages: Messages = ENGLISH) -> list[st
         escape(briefing.topic, quote=False) if briefing.topic else messages.get("all_documents")
     )
     header = messages.get("briefing_heading", subject=subject, version=briefing.version)
+    if briefing.read_as:
+        header += "\n" + _read_as(briefing.read_as, messages)
     if briefing.bottom_line is None:
         return [f"{header}\n{escape(messages.get('not_covered'), quote=False)}"]
 

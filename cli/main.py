@@ -65,13 +65,16 @@ def _print_report(report: IngestReport, out: TextIO) -> None:
     )
 
 
+def _read_as(read_as: tuple[tuple[str, str], ...]) -> list[str]:
+    return [
+        f"(searched for \u201c{read}\u201d: you wrote \u201c{typed}\u201d)"
+        for typed, read in read_as
+    ]
+
+
 def render_answer(answer: Answer) -> str:
     """The answer and its numbered sources, readable in a terminal."""
-    lines = [
-        f"(searched for \u201c{read}\u201d: you wrote \u201c{typed}\u201d)"
-        for typed, read in answer.read_as
-    ]
-    lines.append(answer.text)
+    lines = [*_read_as(answer.read_as), answer.text]
     if answer.fallback:
         lines.append(f"(extractive answer: the language model's was unusable: {answer.fallback})")
     if answer.citations:
@@ -233,7 +236,13 @@ def cmd_brief(kb: KnowledgeBase, args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(briefing.to_json(), ensure_ascii=False), file=out)
         return EXIT_OK
     subject = briefing.topic or "all documents"
-    print(f"Briefing: {subject} (index v{briefing.version})\n", file=out)
+    print(
+        f"Briefing: {subject} (index v{briefing.version})",
+        *_read_as(briefing.read_as),
+        file=out,
+        sep="\n",
+    )
+    print(file=out)
     if briefing.bottom_line is None:
         print(NOT_COVERED, file=out)
         return EXIT_OK

@@ -321,6 +321,8 @@ class Briefing:
     unclear: tuple[BriefingPoint, ...]
     mode: str = MODE_EXTRACTIVE
     fallback: str | None = None  # why an LLM briefing was not used
+    # (as typed, as read) of each misspelt word of the topic, as for an Answer.
+    read_as: tuple[tuple[str, str], ...] = ()
 
     @property
     def citations(self) -> list[Citation]:
@@ -341,6 +343,7 @@ class Briefing:
             "unclear": [point(p) for p in self.unclear],
             "mode": self.mode,
             "fallback": self.fallback,
+            "read_as": dict(self.read_as),
         }
 
 

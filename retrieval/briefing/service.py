@@ -50,10 +50,13 @@ class BriefingService:
         sentences = live.all_sentences()
         if documents is not None:
             sentences = [s for s in sentences if s.passage.doc_id in documents]
+        read_as: tuple[tuple[str, str], ...] = ()
         if topic is not None:
             topic = check_question(topic, self._settings.max_question_chars)
-            read = self._reader.read(topic, live.statistics).text  # as a question is read
-            about = {id(s) for s in on_topic(live, self._embedder, read, self._settings.top_k)}
+            reading = self._reader.read(topic, live.statistics)  # as a question is read
+            read_as = reading.corrections
+            found = on_topic(live, self._embedder, reading.text, self._settings.top_k)
+            about = {id(s) for s in found}
             sentences = [s for s in sentences if id(s) in about]
         extractive = build_briefing(
             topic,
@@ -61,6 +64,7 @@ class BriefingService:
             sentences,
             Citations(self._settings.sources_dir, self._indexes.store.stored_text),
         )
+        extractive = replace(extractive, read_as=read_as)
         if self._llm is None or extractive.bottom_line is None:
             return extractive
         # The model sees the passages the extractive briefing drew on, and may do better.

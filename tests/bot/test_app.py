@@ -383,6 +383,11 @@ async def test_a_burst_of_brief_commands_in_a_group_gets_one_briefing(bot: Runni
     topic = await bot.api.wait_for("sendMessage")
     assert "Briefing: Justin Logan" in topic.params["text"]
     assert len(bot.api.calls_of("sendMessage")) == 2
+    bot.api.group_message("/brief@BriefingBot Jusin Logan")
+    misspelt = (await bot.api.wait_for("sendMessage")).params["text"]
+    assert misspelt.startswith("<b>Briefing: Jusin Logan</b>")
+    assert "<i>I searched for \u201cJustin\u201d (you wrote \u201cJusin\u201d).</i>" in misspelt
+    assert "Cato Institute" in misspelt
 
 
 async def test_the_start_is_logged_in_one_line_without_secrets(

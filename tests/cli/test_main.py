@@ -381,6 +381,23 @@ def test_brief_json_lists_points_with_citations(
     status, out, _ = run_cli(capsys, "brief", "--topic", "Justin Logan")
     assert status == 0
     assert "Justin Logan of the Cato Institute" in out
+    assert "searched for" not in out
+
+
+def test_a_briefing_on_a_misspelt_topic_says_how_it_was_read(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "brief", "--json", "--topic", "Jusin Logan")
+    assert status == 0
+    briefing = json.loads(out)
+    assert briefing["topic"] == "Jusin Logan"
+    assert briefing["read_as"] == {"Jusin": "Justin"}
+    assert "Justin Logan of the Cato Institute" in briefing["bottom_line"]["text"]
+    status, out, _ = run_cli(capsys, "brief", "--topic", "Jusin Logan")
+    assert out.startswith(
+        "Briefing: Jusin Logan (index v1)\n"
+        "(searched for \u201cJustin\u201d: you wrote \u201cJusin\u201d)\n\n"
+    )
 
 
 class LineReader:
