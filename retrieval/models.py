@@ -184,7 +184,7 @@ class Reading:
 
     text: str  # capitals lowered, misspelt words read as the corpus's
     in_corpus_language: bool  # if not, only its vector can be matched
-    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, as read) of each word read so
+    read_as: tuple[tuple[str, str], ...] = ()  # (as typed, as read) of each word read so
 
 
 @dataclass(frozen=True, slots=True)

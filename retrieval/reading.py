@@ -9,9 +9,8 @@ import string
 from collections.abc import Iterable
 from functools import lru_cache
 
-from retrieval.evidence.features import QuestionProfile, profile_question
 from retrieval.models import CorpusStatistics, Reading
-from retrieval.text import normalize, script, without_shouting
+from retrieval.text import normalize, script, without_shouting, words
 
 # Shorter words have many neighbours one letter away ("sing": "sign", "song", "sine"), so a
 # correction would be a guess.
@@ -54,17 +53,18 @@ def one_letter_away(word: str) -> set[str]:
     )
 
 
-def shares_function_words(question: QuestionProfile, corpus: CorpusStatistics) -> bool:
+def shares_function_words(text: str, corpus: CorpusStatistics) -> bool:
     """The language test without a dictionary: whether the question shares function words
     with the corpus ("the", "of", "is" for English). A message of one or two words is a topic
     or small talk, not a sentence: it is taken as in the corpus's language unless it is
     written in another script than the corpus's common words, so that its words are matched
     ("Daesh") or found missing ("thanks"). Chinese and Japanese have no spaces to count words
     by, so a question in them is judged by its function words alone."""
-    if question.words & corpus.common_words:
+    found = set(words(text))
+    if found & corpus.common_words:
         return True
-    written = script(question.text)
-    if written == "cjk" or len(question.words) >= SHORTEST_SENTENCE:
+    written = script(text)
+    if written == "cjk" or len(found) >= SHORTEST_SENTENCE:
         return False
     return written in ("none", corpus.common_script)
 
@@ -90,7 +90,7 @@ class QuestionReader:
         misspelt = {typed.lower() for typed in corrections}
         if not self._in_corpus_language(text, corpus, covered, misspelt):
             return Reading(text, in_corpus_language=False)
-        return Reading(corrected, in_corpus_language=True, corrections=tuple(corrections.items()))
+        return Reading(corrected, in_corpus_language=True, read_as=tuple(corrections.items()))
 
     def _corrected(self, text: str, corpus: CorpusStatistics) -> tuple[str, dict[str, str]]:
         """The text with each word read as the corpus's word one letter away, where it is in
@@ -126,13 +126,12 @@ class QuestionReader:
     ) -> bool:
         """By the share of its words that are known, when the dictionary is of the corpus's
         language; by function words when not, or for a message too short for a share."""
-        profile = profile_question(text, corpus.idf, corpus.unseen_idf)
-        if covered and len(profile.words) >= SHORTEST_SENTENCE:
+        if covered and len(set(words(text))) >= SHORTEST_SENTENCE:
             tokens = _LETTERS_ONLY.findall(normalize(text))
             # The first word is capitalised because it is first: it is kept.
-            words = [t.lower() for i, t in enumerate(tokens) if i == 0 or not t[0].isupper()]
-            words = [word for word in words if word not in misspelt]
-            if words:
-                known = sum(w in self._dictionary or w in corpus.word_counts for w in words)
-                return known >= KNOWN_SHARE * len(words)
-        return shares_function_words(profile, corpus)
+            counted = [t.lower() for i, t in enumerate(tokens) if i == 0 or not t[0].isupper()]
+            counted = [word for word in counted if word not in misspelt]
+            if counted:
+                known = sum(w in self._dictionary or w in corpus.word_counts for w in counted)
+                return known >= KNOWN_SHARE * len(counted)
+        return shares_function_words(text, corpus)

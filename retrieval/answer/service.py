@@ -234,7 +234,7 @@ class AnswerService:
             live,
             hits,
             [hit.passage for hit in hits],
-            replace(extractive, read_as=reading.corrections),
+            replace(extractive, read_as=reading.read_as),
         )
 
     def _fall_back(self, prepared: _Prepared, reason: str) -> Answer:

@@ -54,7 +54,7 @@ class BriefingService:
         if topic is not None:
             topic = check_question(topic, self._settings.max_question_chars)
             reading = self._reader.read(topic, live.statistics)  # as a question is read
-            read_as = reading.corrections
+            read_as = reading.read_as
             found = on_topic(live, self._embedder, reading.text, self._settings.top_k)
             about = {id(s) for s in found}
             sentences = [s for s in sentences if id(s) in about]

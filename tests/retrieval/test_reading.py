@@ -40,7 +40,7 @@ def test_a_word_neither_known_nor_in_the_corpus_is_read_as_the_corpus_word_one_l
     assert reader.read("how many sailers are in velmora?", statistics).text == (
         "how many sailors are in velmora?"
     )
-    assert reader.read("How many sailers are in Velmra?", statistics).corrections == (
+    assert reader.read("How many sailers are in Velmra?", statistics).read_as == (
         ("sailers", "sailors"),
         ("Velmra", "Velmora"),
     )
