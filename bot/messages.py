@@ -232,6 +232,11 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "ru": "Ближайшие документы, если хотите переформулировать:",
         "de": "Die nächstliegenden Dokumente, falls Sie umformulieren möchten:",
     },
+    "overview_hint": {
+        "en": "For a cited overview of the documents: /brief",
+        "ru": "Обзор документов со ссылками: /brief",
+        "de": "Ein Überblick über die Dokumente mit Quellen: /brief",
+    },
     "sources_heading": {"en": "Sources", "ru": "Источники", "de": "Quellen"},
     "show_quotes": {"en": "Show quotes", "ru": "Показать цитаты", "de": "Zitate zeigen"},
     "hide_quotes": {"en": "Hide quotes", "ru": "Скрыть цитаты", "de": "Zitate ausblenden"},

@@ -116,6 +116,8 @@ def _answer_blocks(answer: Answer, limit: int, messages: Messages) -> list[str]:
     if answer.suggestions:
         lines.append(messages.get("closest_documents"))
         lines += [f"\u2022 {escape(title, quote=False)}" for title in answer.suggestions]
+    # "What is this about?" asks for no fact a passage holds: a briefing is what answers it.
+    lines.append(escape(messages.get("overview_hint"), quote=False))
     return ["\n".join(lines)]
 
 

@@ -73,6 +73,14 @@ async def test_a_declined_question_names_the_closest_documents(bot: RunningBot) 
     assert "As Israel and Hamas continue battling in Gaza" in sent.params["text"]
 
 
+async def test_a_question_no_passage_answers_points_to_a_briefing(
+    bot: RunningBot,
+) -> None:
+    bot.api.private_message("What is this article about?")
+    sent = await bot.api.wait_for("sendMessage")
+    assert sent.params["text"].endswith("For a cited overview of the documents: /brief")
+
+
 async def test_a_misspelt_name_is_searched_as_the_documents_spell_it_and_said_so(
     bot: RunningBot,
 ) -> None:

@@ -103,6 +103,7 @@ def test_a_declined_answer_names_the_closest_documents() -> None:
     text = visible(rendered.parts[0])
     assert "The documents don't cover this." in text
     assert "Second <doc>" in text
+    assert text.endswith("For a cited overview of the documents: /brief")
     assert not rendered.togglable
 
 
