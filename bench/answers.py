@@ -19,13 +19,20 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench.baselines import SentencePicker, TutorialRag, clear_baselines
-from bench.sets import REPO, SETS
+from bench.sets import CHECKS, REPO, SETS
 from config import load_settings
 from retrieval.composition import open_knowledge_base
-from retrieval.evaluation import HALVES, Answerer, Half, evaluate, load_questions
+from retrieval.evaluation import (
+    HALVES,
+    Answerer,
+    EvalQuestion,
+    Half,
+    evaluate,
+    load_questions,
+)
 from retrieval.index.vector_cache import VECTOR_CACHE_FILE, VectorCache
 from retrieval.models import Answer, SearchHit
 
@@ -53,10 +60,14 @@ class Timed:
         return self._inner.search(question, k)
 
 
+# A row's questions: one half of a dev set, or a check set (bench.sets.CHECKS) whole.
+Part = Half | Literal["check"]
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     system: str
-    half: Half
+    half: Part
     answerable: int
     answered_correct: int
     unanswerable: int
@@ -108,11 +119,17 @@ def compare(
     sources: Path,
     data_dir: Path,
     details: list[dict[str, Any]],
+    check: Path | None = None,
 ) -> list[Row]:
     """Our knowledge base, ingested into `data_dir`, and both baselines (built here, with the
-    vectors of its VectorCache) on the halves of one set; each question's result goes to
-    `details`."""
+    vectors of its VectorCache) on the halves of one set, and on the whole of a `check` file
+    of questions about the same sources; each question's result goes to `details`."""
     questions_file = SETS[name][1]
+    parts: list[tuple[Part, list[EvalQuestion]]] = [
+        (half, load_questions(questions_file, half)) for half in halves
+    ]
+    if check is not None:
+        parts.append(("check", load_questions(check)))
     cache = VectorCache(data_dir / VECTOR_CACHE_FILE)
     try:
         started = time.perf_counter()
@@ -130,8 +147,7 @@ def compare(
             for question in WARM_UP:
                 answerer.ask(question, k)
         rows = []
-        for half in halves:
-            questions = load_questions(questions_file, half)
+        for half, questions in parts:
             for system, answerer, k in systems:
                 timed = Timed(answerer)
                 report = evaluate(timed, questions, k, sources)
@@ -185,7 +201,7 @@ def run_set(
         kb = open_knowledge_base(settings)
         kb.ingest()
         print(f"{name}: ours ingested in {time.perf_counter() - started:.0f} s", flush=True)
-        rows = compare(name, halves, kb, sources, data_dir, details)
+        rows = compare(name, halves, kb, sources, data_dir, details, CHECKS.get(name))
         kb.close()
         return rows
     finally:
@@ -221,14 +237,19 @@ def markdown(sections: list[tuple[str, list[Row]]]) -> str:
         "*answer_accuracy (old)* is the older, looser scorer (answer text or any quote, any "
         "document) over the answerable questions. *p50 ms* is the median time of one `ask`. "
         "SQuAD's `doc` names the article without its `.md`; it is read as that file.",
+        "",
+        "The *check* rows are a check set, whole: questions about the same sources written by "
+        "someone given the documents and nothing else, never fitted or tuned on "
+        "(`bench/sets.py`, `CHECKS`).",
     ]
     for name, rows in sections:
         sources, questions = SETS[name]
+        check = f", check `{_shown(CHECKS[name])}`" if name in CHECKS else ""
         lines += [
             "",
             f"## {name}",
             "",
-            f"Sources `{_shown(sources)}`, questions `{_shown(questions)}`.",
+            f"Sources `{_shown(sources)}`, questions `{_shown(questions)}`{check}.",
             "",
             *table(rows),
         ]

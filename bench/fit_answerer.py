@@ -16,6 +16,10 @@ with the most declines whose decline precision (the mean over the sets) reaches 
 (3) the composition with the best mean tuning accuracy wins; (4) for questions in other
 languages, a logistic model over the vector features alone, fitted on the same tuning
 questions, and its threshold chosen on the tuning half of the questions in other languages.
+
+Besides both halves it reports checks that nothing is fitted on: each held-out half typed in
+capitals and with one misspelling, the check sets of bench.sets.CHECKS whole, off-topic
+questions in other languages, and small talk.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.sets import MULTILINGUAL, OFFTOPIC_MULTILINGUAL, REPO, SETS, SMALL_TALK
+from bench.sets import CHECKS, MULTILINGUAL, OFFTOPIC_MULTILINGUAL, REPO, SETS, SMALL_TALK
 from config import load_settings
 from retrieval.composition import open_live_indexes
 from retrieval.evaluation import HALVES, EvalQuestion, load_questions
@@ -502,6 +506,9 @@ def main() -> None:
             )
             part = [e for e in typed if e.question.half == "heldout"]
             print(f"check    {name} held-out, {form}: {json.dumps(scored(part, models, without))}")
+    for name, check_file in CHECKS.items():
+        checked = collect(name, retrieve(name, args.cache, reader, check_file))
+        print(f"check    {name} check set, whole: {json.dumps(scored(checked, models, without))}")
     for label, set_name, check_file in [
         ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
         ("small talk, seed", "seed", SMALL_TALK),
