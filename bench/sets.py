@@ -25,7 +25,7 @@ OFFTOPIC_MULTILINGUAL = REPO / "tests/data/seed_offtopic_multilingual.jsonl"
 # Small talk of one or two words in five languages ("thanks", "hola"): what a chat gets
 # besides questions, none of it answerable. Also only a check, over the seed and the news.
 SMALL_TALK = REPO / "tests/data/small_talk.jsonl"
-# Questions written on 2026-12-08 by sessions given the documents and nothing else: not the
+# Questions written on 2026-12-07 by sessions given the documents and nothing else: not the
 # answer step, not the dev sets, not a number of either. Never fitted or tuned on, so not
 # split either: each is reported whole, beside the held-out half of the set it shares
 # sources with, as a check of what that half says.
