@@ -11,9 +11,10 @@ its size. Indexes and retrieval results are kept under --cache between runs.
 
 The steps: (1) a logistic model of "this sentence holds the answer" over the candidates of the
 answerable tuning questions; (2) for each way of composing the evidence (when the next
-sentence joins), a logistic model of "this evidence answers the question", and the threshold
-with the most declines whose decline precision (the mean over the sets) reaches the target;
-(3) the composition with the best mean tuning accuracy wins; (4) for questions in other
+sentence joins, and when a sentence with the number, date or name the question wants joins
+evidence that lacks one), a logistic model of "this evidence answers the question", and the
+threshold with the most declines whose decline precision (the mean over the sets) reaches the
+target; (3) the composition with the best mean tuning accuracy wins; (4) for questions in other
 languages, a logistic model over the vector features alone, fitted on the same tuning
 questions, and its threshold chosen on the tuning half of the questions in other languages.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import pickle
 import re
@@ -62,6 +64,9 @@ from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Reading,
 from retrieval.reading import QuestionReader, english_words
 
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
+# When a sentence with the number, date or name the question wants joins evidence that lacks
+# one (1.01: never).
+KIND_GRID = (0.05, 0.1, 0.2, 0.3, 1.01)
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
 
 
@@ -176,6 +181,7 @@ def untrained_models() -> AnswerModels:
         zero(ANSWERABILITY_FEATURES),
         zero(FOREIGN_FEATURES),
         0.5,
+        1.01,
         0.5,
         0.25,
         0.5,
@@ -316,16 +322,22 @@ def choose_threshold(
 def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerModels:
     sentence = fit_sentences(tune)
     best: tuple[float, AnswerModels] | None = None
-    for continue_probability in CONTINUE_GRID:
+    for continue_probability, kind_probability in itertools.product(CONTINUE_GRID, KIND_GRID):
         trial = replace(
-            untrained_models(), sentence=sentence, continue_probability=continue_probability
+            untrained_models(),
+            sentence=sentence,
+            continue_probability=continue_probability,
+            kind_probability=kind_probability,
         )
         rows, right = evidence_rows(tune, trial, without)
         trial = replace(trial, answerability=fit_logistic(ANSWERABILITY_FEATURES, rows, right))
         confidence = confidences(trial, tune, rows)
         threshold = choose_threshold(tune, confidence, right, target)
         score = mean_overall(tune, confidence, right, threshold)
-        print(f"continue at {continue_probability}: threshold {threshold}, tune {score:.3f}")
+        print(
+            f"continue at {continue_probability}, wanted kind at {kind_probability}: "
+            f"threshold {threshold}, tune {score:.3f}"
+        )
         if best is None or score > best[0]:
             # Below the threshold, the surer half gets "the closest passage".
             chosen = replace(trial, answer_threshold=threshold, closest_threshold=threshold / 2)
@@ -527,6 +539,7 @@ def main() -> None:
             f"{args.target_precision}. Do not edit by hand."
         ),
         "continue_probability": models.continue_probability,
+        "kind_probability": models.kind_probability,
         "answer_threshold": models.answer_threshold,
         "closest_threshold": models.closest_threshold,
         "foreign_answer_threshold": models.foreign_answer_threshold,

@@ -26,6 +26,25 @@ def display_text(text: str) -> str:
     return _BRACKETED_NUMBERS.sub(r"(\1)", text)
 
 
+def consecutive_runs(
+    sentences: Sequence[IndexedSentence],
+) -> list[tuple[IndexedSentence, ...]]:
+    """The sentences as runs that one quote each can hold: consecutive sentences of one
+    passage, in the order given (a run breaks where the passage or the position jumps)."""
+    runs: list[list[IndexedSentence]] = []
+    for sentence in sentences:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and last.passage.chunk_id == sentence.passage.chunk_id
+            and sentence.position == last.position + 1
+        ):
+            runs[-1].append(sentence)
+        else:
+            runs.append([sentence])
+    return [tuple(run) for run in runs]
+
+
 class Citations:
     """The citations of one answer or briefing, numbered in the order they are made."""
 

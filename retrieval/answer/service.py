@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from config import Settings
-from retrieval.answer.citations import Citations, display_text
+from retrieval.answer.citations import Citations, consecutive_runs, display_text
 from retrieval.answer.grounding import (
     GroundedSentence,
     Grounding,
@@ -338,17 +338,15 @@ class AnswerService:
     def _cite(
         self, chosen: Sequence[IndexedSentence], scores: dict[str, float]
     ) -> tuple[Citations, str]:
-        """Number the passages used and quote the chosen sentences; a quote that is not
-        verbatim in the source file is dropped with its sentences."""
-        by_passage: dict[str, list[IndexedSentence]] = {}
-        for sentence in chosen:
-            by_passage.setdefault(sentence.passage.chunk_id, []).append(sentence)
+        """Number the quotes and quote the chosen sentences, one quote for each run of
+        consecutive sentences of a passage; a quote that is not verbatim in the source file is
+        dropped with its sentences."""
         citations = Citations(self._settings.sources_dir, self._indexes.store.stored_text)
         parts: list[str] = []
-        for chunk_id, group in by_passage.items():
-            citation = citations.cite(group, scores.get(chunk_id, 0.0))
+        for run in consecutive_runs(chosen):
+            citation = citations.cite(run, scores.get(run[0].passage.chunk_id, 0.0))
             if citation is not None:
-                parts.extend(f"{display_text(sentence.text)} [{citation.n}]" for sentence in group)
+                parts.extend(f"{display_text(sentence.text)} [{citation.n}]" for sentence in run)
         return citations, " ".join(parts)
 
 

@@ -4,7 +4,9 @@ language. The last, verify, is `answer.citations`: every quote is checked agains
 
 1. Candidates: every sentence of the retrieved passages, with its features.
 2. Score: a logistic model gives each the chance that it holds the answer.
-3. Compose: the best sentence, and the next one when it scores as part of the answer too.
+3. Compose: the best sentence, and the next one when it scores as part of the answer too;
+   when the question wants a number, date or name that neither has, the likeliest sentence
+   that has one joins them, if it scores as evidence too.
 4. Answerability: a second logistic model gives the chance that this evidence answers the
    question, calibrated on labelled questions; thresholds chosen for a stated decline
    precision split the outcomes into answered, closest passage only, and not covered. A
@@ -89,7 +91,9 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    sentences: tuple[IndexedSentence, ...]  # in reading order; empty when nothing retrieved
+    # Each passage's in reading order, the best sentence's passage first; empty when nothing
+    # was retrieved.
+    sentences: tuple[IndexedSentence, ...]
     confidence: float  # the calibrated chance that the evidence answers the question
     outcome: Outcome
 
@@ -100,6 +104,9 @@ class AnswerModels:
     answerability: LogisticModel
     foreign_answerability: LogisticModel  # for a question in another language
     continue_probability: float  # the next sentence joins the evidence at this score
+    # A sentence with the number, date or name the question wants and the evidence lacks
+    # joins at this score (above 1: never).
+    kind_probability: float
     answer_threshold: float  # answered at this confidence or more
     closest_threshold: float  # below it: not covered at all
     # For a question in another language than the corpus's, whose word evidence is missing.
@@ -117,6 +124,7 @@ class AnswerModels:
             LogisticModel.from_json(data["answerability"], ANSWERABILITY_FEATURES),
             LogisticModel.from_json(data["foreign_answerability"], FOREIGN_FEATURES),
             float(data["continue_probability"]),
+            float(data["kind_probability"]),
             float(data["answer_threshold"]),
             float(data["closest_threshold"]),
             float(data["foreign_answer_threshold"]),
@@ -143,20 +151,44 @@ class AnswerModels:
         scores: Vector,
         by_chunk: Mapping[str, tuple[IndexedSentence, ...]],
     ) -> tuple[IndexedSentence, ...]:
-        """The best sentence, and the one after it when that one also scores as evidence."""
-        best = candidates.sentences[int(np.argmax(scores))]
-        _, after = neighbours(best, by_chunk)
+        """The best sentence, and the one after it when that one also scores as evidence.
+        When the question wants a number, date or name and neither has one, the likeliest
+        candidate that has one joins too, when it scores as evidence: a sentence that
+        restates the question often beats the one that answers it. Each passage's sentences
+        in reading order, the best one's passage first."""
+        chosen = [int(np.argmax(scores))]
+        _, after = neighbours(candidates.sentences[chosen[0]], by_chunk)
         follower = next((i for i, s in enumerate(candidates.sentences) if s is after), None)
-        if after is None or follower is None:
-            return (best,)
-        chance = 1.0 / (1.0 + np.exp(-scores[follower]))
-        return (best, after) if chance >= self.continue_probability else (best,)
+        if follower is not None and _chance(scores[follower]) >= self.continue_probability:
+            chosen.append(follower)
+        has_wanted_kind = candidates.features[:, _KIND_CUE] > 0.5
+        if has_wanted_kind.any() and not has_wanted_kind[chosen].any():
+            having = np.flatnonzero(has_wanted_kind)
+            likeliest = int(having[np.argmax(scores[having])])
+            if _chance(scores[likeliest]) >= self.kind_probability:
+                chosen.append(likeliest)
+        return _in_reading_order([candidates.sentences[i] for i in chosen])
 
     def confidence(self, row: Vector, foreign: bool = False) -> float:
         """The calibrated chance that the evidence answers the question, from its
         answerability_row, or for a question in another language its foreign_row."""
         model = self.foreign_answerability if foreign else self.answerability
         return float(model.probabilities(row.reshape(1, -1))[0])
+
+
+# The candidates' column that says: the question wants a number, date or name, and this
+# sentence has one it does not already contain.
+_KIND_CUE = SENTENCE_FEATURES.index("kind_cue")
+
+
+def _chance(logit: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-logit)))
+
+
+def _in_reading_order(sentences: Sequence[IndexedSentence]) -> tuple[IndexedSentence, ...]:
+    """Grouped by passage, in the order the passages first appear; each in reading order."""
+    passages = list(dict.fromkeys(s.passage.chunk_id for s in sentences))
+    return tuple(sorted(sentences, key=lambda s: (passages.index(s.passage.chunk_id), s.position)))
 
 
 def _neutralise(model: LogisticModel, rows: Vector, lexical: frozenset[str]) -> Vector:

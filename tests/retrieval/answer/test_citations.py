@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.answer.citations import Citations, display_text
+from retrieval.answer.citations import Citations, consecutive_runs, display_text
 from tests.fakes.embedder import FakeCorpus
 
 ARTICLE = """Harbour report
@@ -45,6 +45,22 @@ def test_a_quote_the_file_no_longer_holds_is_dropped_without_using_a_number(
     assert kept is not None
     assert kept.n == 1
     assert Citations(tmp_path / "missing").cite(list(second)) is None
+
+
+def test_sentences_apart_in_a_passage_get_a_quote_each(tmp_path: Path) -> None:
+    """Evidence may hold a passage's first and third sentence: one quote of both would quote
+    the sentence between them too, as if the answer had said it."""
+    three = "Harbour report\n\nThe harbour reopened. Ships came back. About 900 called.\n"
+    (tmp_path / "harbour.txt").write_text(three, encoding="utf-8")
+    corpus = FakeCorpus.of({"harbour.txt": three})
+    reopened, came_back, called = corpus.by_chunk[corpus.passages[0].chunk_id]
+    assert consecutive_runs([reopened, came_back]) == [(reopened, came_back)]
+    runs = consecutive_runs([reopened, called])
+    assert runs == [(reopened,), (called,)]
+    citations = Citations(tmp_path)
+    quotes = [citation.quote for run in runs if (citation := citations.cite(run)) is not None]
+    assert quotes == ["The harbour reopened.", "About 900 called."]
+    assert consecutive_runs([called, reopened]) == [(called,), (reopened,)]  # order kept
 
 
 def test_a_documents_own_bracketed_numbers_do_not_look_like_our_citations() -> None:

@@ -70,12 +70,14 @@ def models(
     bias: float = 0.0,
     continue_probability: float = 0.5,
     foreign_bias: float = 0.0,
+    kind_probability: float = 1.01,
 ) -> AnswerModels:
     return AnswerModels(
         model(SENTENCE_FEATURES, sentence),
         model(ANSWERABILITY_FEATURES, answerability, bias),
         model(FOREIGN_FEATURES, {}, foreign_bias),
         continue_probability,
+        kind_probability,
         answer_threshold=0.6,
         closest_threshold=0.3,
         foreign_answer_threshold=0.6,
@@ -163,6 +165,33 @@ def test_the_best_sentence_is_the_evidence_and_its_follower_joins_when_it_scores
         "Commander Ilse Brandt leads the force.",
         "She was appointed in March.",
     ]
+
+
+def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_question(
+    corpus: FakeCorpus,
+) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    question = "How many sailors are in the harbour force the navy sent to Velmora and Ostrand?"
+    vector, hits = corpus.search(question)
+    # By word overlap the sentence that restates the question wins; it has no number.
+    scoring = {"overlap": 10.0}
+    restated = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
+    counted = "About 900 sailors are stationed in Velmora, the defence ministry said."
+    alone = EvidenceAnswerer(
+        models(scoring, {}, continue_probability=0.99, kind_probability=1.01), statistics
+    ).answer(english(question), vector, hits, corpus.by_chunk)
+    joined = EvidenceAnswerer(
+        models(scoring, {}, continue_probability=0.99, kind_probability=0.0), statistics
+    ).answer(english(question), vector, hits, corpus.by_chunk)
+    assert [s.text for s in alone.sentences] == [restated]
+    assert [s.text for s in joined.sentences] == [restated, counted]  # the best one's first
+    # A question that wants no number, date or name gets nothing added.
+    plain = "What did the navy send to Velmora and Ostrand?"
+    vector, hits = corpus.search(plain)
+    unchanged = EvidenceAnswerer(
+        models(scoring, {}, continue_probability=0.99, kind_probability=0.0), statistics
+    ).answer(english(plain), vector, hits, corpus.by_chunk)
+    assert [s.text for s in unchanged.sentences] == [restated]
 
 
 def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> None:
