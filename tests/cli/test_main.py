@@ -175,10 +175,10 @@ def test_eval_reports_the_seed_numbers(
     assert report["questions"] == len(report["details"]) == 36  # the held-out half
     assert report["citation_validity"] == 1.0
     # Floors a regression must not cross, on the half nothing was fitted on;
-    # docs/evaluation.md has the measured numbers (23 of 29 and 3 of 7).
+    # docs/evaluation.md has the measured numbers (23 of 29 and 4 of 7).
     assert report["hit_at_k"] >= 0.95
     assert report["answered_correct"] >= 22
-    assert report["declined_correct"] >= 2
+    assert report["declined_correct"] >= 3
 
 
 def test_the_console_script_chats_over_a_pipe(env: dict[str, str], tmp_path: Path) -> None:
