@@ -171,27 +171,26 @@ def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_q
     corpus: FakeCorpus,
 ) -> None:
     statistics = corpus_statistics(corpus.all_sentences())
-    question = "How many sailors are in the harbour force the navy sent to Velmora and Ostrand?"
-    vector, hits = corpus.search(question)
-    # By word overlap the sentence that restates the question wins; it has no number.
-    scoring = {"overlap": 10.0}
+
+    def evidence(question: str, kind_probability: float) -> list[str]:
+        # Scores by word overlap alone, with no follower: the sentence that restates the
+        # question wins, and it has no number.
+        scoring = models(
+            {"overlap": 10.0}, {}, continue_probability=0.99, kind_probability=kind_probability
+        )
+        vector, hits = corpus.search(question)
+        found = EvidenceAnswerer(scoring, statistics).answer(
+            english(question), vector, hits, corpus.by_chunk
+        )
+        return [s.text for s in found.sentences]
+
+    counting = "How many sailors are in the harbour force the navy sent to Velmora and Ostrand?"
     restated = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
     counted = "About 900 sailors are stationed in Velmora, the defence ministry said."
-    alone = EvidenceAnswerer(
-        models(scoring, {}, continue_probability=0.99, kind_probability=1.01), statistics
-    ).answer(english(question), vector, hits, corpus.by_chunk)
-    joined = EvidenceAnswerer(
-        models(scoring, {}, continue_probability=0.99, kind_probability=0.0), statistics
-    ).answer(english(question), vector, hits, corpus.by_chunk)
-    assert [s.text for s in alone.sentences] == [restated]
-    assert [s.text for s in joined.sentences] == [restated, counted]  # the best one's first
+    assert evidence(counting, kind_probability=1.01) == [restated]
+    assert evidence(counting, kind_probability=0.0) == [restated, counted]  # the best's first
     # A question that wants no number, date or name gets nothing added.
-    plain = "What did the navy send to Velmora and Ostrand?"
-    vector, hits = corpus.search(plain)
-    unchanged = EvidenceAnswerer(
-        models(scoring, {}, continue_probability=0.99, kind_probability=0.0), statistics
-    ).answer(english(plain), vector, hits, corpus.by_chunk)
-    assert [s.text for s in unchanged.sentences] == [restated]
+    assert evidence("What did the navy send to Velmora and Ostrand?", 0.0) == [restated]
 
 
 def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> None:
