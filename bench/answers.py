@@ -16,10 +16,11 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from bench.baselines import SentencePicker, TutorialRag, clear_baselines
 from bench.sets import CHECKS, REPO, SETS
@@ -60,8 +61,9 @@ class Timed:
         return self._inner.search(question, k)
 
 
-# A row's questions: one half of a dev set, or a check set (bench.sets.CHECKS) whole.
-Part = Half | Literal["check"]
+# A row's questions: one half of a dev set ("tune", "heldout"), or a check set whole, by its
+# label in bench.sets.CHECKS.
+Part = Half | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +121,17 @@ def compare(
     sources: Path,
     data_dir: Path,
     details: list[dict[str, Any]],
-    check: Path | None = None,
+    checks: Mapping[str, Path] | None = None,
 ) -> list[Row]:
     """Our knowledge base, ingested into `data_dir`, and both baselines (built here, with the
-    vectors of its VectorCache) on the halves of one set, and on the whole of a `check` file
-    of questions about the same sources; each question's result goes to `details`."""
+    vectors of its VectorCache) on the halves of one set, and on the whole of each check file
+    of questions about the same sources (by its label); each question's result goes to
+    `details`."""
     questions_file = SETS[name][1]
     parts: list[tuple[Part, list[EvalQuestion]]] = [
         (half, load_questions(questions_file, half)) for half in halves
     ]
-    if check is not None:
-        parts.append(("check", load_questions(check)))
+    parts += [(label, load_questions(path)) for label, path in (checks or {}).items()]
     cache = VectorCache(data_dir / VECTOR_CACHE_FILE)
     try:
         started = time.perf_counter()
@@ -238,13 +240,15 @@ def markdown(sections: list[tuple[str, list[Row]]]) -> str:
         "document) over the answerable questions. *p50 ms* is the median time of one `ask`. "
         "SQuAD's `doc` names the article without its `.md`; it is read as that file.",
         "",
-        "The *check* rows are a check set, whole: questions about the same sources written by "
-        "someone given the documents and nothing else, never fitted or tuned on "
-        "(`bench/sets.py`, `CHECKS`).",
+        "The *check* rows are check sets, whole: questions about the same sources written by "
+        "someone given the documents and nothing else, never fitted on (`bench/sets.py`, "
+        "`CHECKS`).",
     ]
     for name, rows in sections:
         sources, questions = SETS[name]
-        check = f", check `{_shown(CHECKS[name])}`" if name in CHECKS else ""
+        check = "".join(
+            f", {label} `{_shown(path)}`" for label, path in CHECKS.get(name, {}).items()
+        )
         lines += [
             "",
             f"## {name}",

@@ -518,9 +518,12 @@ def main() -> None:
             )
             part = [e for e in typed if e.question.half == "heldout"]
             print(f"check    {name} held-out, {form}: {json.dumps(scored(part, models, without))}")
-    for name, check_file in CHECKS.items():
-        checked = collect(name, retrieve(name, args.cache, reader, check_file))
-        print(f"check    {name} check set, whole: {json.dumps(scored(checked, models, without))}")
+    for name, checks in CHECKS.items():
+        for label, check_file in checks.items():
+            checked = collect(name, retrieve(name, args.cache, reader, check_file))
+            print(
+                f"check    {name} {label}, whole: {json.dumps(scored(checked, models, without))}"
+            )
     for label, set_name, check_file in [
         ("off-topic, other languages", "seed", OFFTOPIC_MULTILINGUAL),
         ("small talk, seed", "seed", SMALL_TALK),

@@ -36,7 +36,7 @@ def test_a_check_set_is_scored_whole_beside_the_held_out_half(tmp_path: Path) ->
     try:
         kb.ingest()
         details: list[dict[str, object]] = []
-        rows = compare("seed", ("heldout",), kb, sources, data_dir, details, check)
+        rows = compare("seed", ("heldout",), kb, sources, data_dir, details, {"check": check})
     finally:
         kb.close()
 
