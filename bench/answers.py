@@ -61,15 +61,10 @@ class Timed:
         return self._inner.search(question, k)
 
 
-# A row's questions: one half of a dev set ("tune", "heldout"), or a check set whole, by its
-# label in bench.sets.CHECKS.
-Part = Half | str
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     system: str
-    half: Part
+    half: str  # a dev set's half ("tune", "heldout"), or a check set's label (bench.sets.CHECKS)
     answerable: int
     answered_correct: int
     unanswerable: int
@@ -128,7 +123,7 @@ def compare(
     of questions about the same sources (by its label); each question's result goes to
     `details`."""
     questions_file = SETS[name][1]
-    parts: list[tuple[Part, list[EvalQuestion]]] = [
+    parts: list[tuple[str, list[EvalQuestion]]] = [
         (half, load_questions(questions_file, half)) for half in halves
     ]
     parts += [(label, load_questions(path)) for label, path in (checks or {}).items()]
