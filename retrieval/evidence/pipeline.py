@@ -156,16 +156,17 @@ class AnswerModels:
         candidate that has one joins too, when it scores as evidence: a sentence that
         restates the question often beats the one that answers it. Each passage's sentences
         in reading order, the best one's passage first."""
+        chances = 1.0 / (1.0 + np.exp(-scores))
         chosen = [int(np.argmax(scores))]
         _, after = neighbours(candidates.sentences[chosen[0]], by_chunk)
         follower = next((i for i, s in enumerate(candidates.sentences) if s is after), None)
-        if follower is not None and _chance(scores[follower]) >= self.continue_probability:
+        if follower is not None and chances[follower] >= self.continue_probability:
             chosen.append(follower)
         has_wanted_kind = candidates.features[:, _KIND_CUE] > 0.5
         if has_wanted_kind.any() and not has_wanted_kind[chosen].any():
             having = np.flatnonzero(has_wanted_kind)
             likeliest = int(having[np.argmax(scores[having])])
-            if _chance(scores[likeliest]) >= self.kind_probability:
+            if chances[likeliest] >= self.kind_probability:
                 chosen.append(likeliest)
         return _in_reading_order([candidates.sentences[i] for i in chosen])
 
@@ -179,10 +180,6 @@ class AnswerModels:
 # The candidates' column that says: the question wants a number, date or name, and this
 # sentence has one it does not already contain.
 _KIND_CUE = SENTENCE_FEATURES.index("kind_cue")
-
-
-def _chance(logit: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-logit)))
 
 
 def _in_reading_order(sentences: Sequence[IndexedSentence]) -> tuple[IndexedSentence, ...]:
