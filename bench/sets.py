@@ -25,18 +25,20 @@ OFFTOPIC_MULTILINGUAL = REPO / "tests/data/seed_offtopic_multilingual.jsonl"
 # Small talk of one or two words in five languages ("thanks", "hola"): what a chat gets
 # besides questions, none of it answerable. Also only a check, over the seed and the news.
 SMALL_TALK = REPO / "tests/data/small_talk.jsonl"
-# Questions written on 2026-12-07 by sessions given the documents and nothing else: not the
-# answer step, not the dev sets, not a number of either. Never fitted on, so not split either:
-# each is reported whole, beside the held-out half of the set it shares sources with.
-# Batch B was read as totals while choosing (it turned down two changes the tuning halves
-# preferred); batch C was written after, to measure the step that came out.
+# Questions written blind (by sessions given the documents and nothing else: not the answer
+# step, not the dev sets, not a number of either) and never fitted on, so not split either:
+# each is reported whole, beside the held-out half of the set it shares sources with. Batch C
+# was written on 2026-12-07 to measure the step of that day; batch D on 2026-12-08, read first
+# on the step that came out of that day's change. (Batch A joined the dev sets on 2026-12-07,
+# after it had been read question by question; batch B on 2026-12-08, after it had been read
+# as totals while choosing changes.)
 CHECKS: dict[str, dict[str, Path]] = {  # the dev set whose sources they ask about: the files
     "seed": {
-        "check B": REPO / "tests/data/seed_questions_check_b.jsonl",
         "check C": REPO / "tests/data/seed_questions_check_c.jsonl",
+        "check D": REPO / "tests/data/seed_questions_check_d.jsonl",
     },
     "news": {
-        "check B": REPO / "bench/news_questions_check_b.jsonl",
         "check C": REPO / "bench/news_questions_check_c.jsonl",
+        "check D": REPO / "bench/news_questions_check_d.jsonl",
     },
 }
