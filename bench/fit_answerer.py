@@ -11,8 +11,8 @@ its size. Indexes and retrieval results are kept under --cache between runs.
 
 The steps: (1) a logistic model of "this sentence holds the answer" over the candidates of the
 answerable tuning questions; (2) for each way of composing the evidence (when the next
-sentence joins, and when a sentence with the number, date or name the question wants joins
-evidence that lacks one), a logistic model of "this evidence answers the question", and the
+sentence joins, when a sentence with the number, date or name the question wants joins
+evidence that lacks one, and when the sentence nearest by vectors joins), a logistic model of "this evidence answers the question", and the
 threshold with the most declines whose decline precision (the mean over the sets) reaches the
 target; (3) the composition with the best mean tuning accuracy wins; (4) for questions in other
 languages, a logistic model over the vector features alone, fitted on the same tuning
@@ -67,6 +67,8 @@ CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
 # When a sentence with the number, date or name the question wants joins evidence that lacks
 # one (1.01: never).
 KIND_GRID = (0.05, 0.1, 0.2, 0.3, 1.01)
+# When the sentence nearest the question by vectors alone joins (1.01: never).
+NEAREST_GRID = (0.05, 0.1, 0.2, 0.3, 1.01)
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.96, 0.01), 2))
 
 
@@ -181,6 +183,7 @@ def untrained_models() -> AnswerModels:
         zero(ANSWERABILITY_FEATURES),
         zero(FOREIGN_FEATURES),
         0.5,
+        1.01,
         1.01,
         0.5,
         0.25,
@@ -322,12 +325,15 @@ def choose_threshold(
 def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerModels:
     sentence = fit_sentences(tune)
     best: tuple[float, AnswerModels] | None = None
-    for continue_probability, kind_probability in itertools.product(CONTINUE_GRID, KIND_GRID):
+    for continue_probability, kind_probability, nearest_probability in itertools.product(
+        CONTINUE_GRID, KIND_GRID, NEAREST_GRID
+    ):
         trial = replace(
             untrained_models(),
             sentence=sentence,
             continue_probability=continue_probability,
             kind_probability=kind_probability,
+            nearest_probability=nearest_probability,
         )
         rows, right = evidence_rows(tune, trial, without)
         trial = replace(trial, answerability=fit_logistic(ANSWERABILITY_FEATURES, rows, right))
@@ -335,7 +341,8 @@ def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerMo
         threshold = choose_threshold(tune, confidence, right, target)
         score = mean_overall(tune, confidence, right, threshold)
         print(
-            f"continue at {continue_probability}, wanted kind at {kind_probability}: "
+            f"continue at {continue_probability}, wanted kind at {kind_probability}, "
+            f"nearest at {nearest_probability}: "
             f"threshold {threshold}, tune {score:.3f}"
         )
         if best is None or score > best[0]:
@@ -543,6 +550,7 @@ def main() -> None:
         ),
         "continue_probability": models.continue_probability,
         "kind_probability": models.kind_probability,
+        "nearest_probability": models.nearest_probability,
         "answer_threshold": models.answer_threshold,
         "closest_threshold": models.closest_threshold,
         "foreign_answer_threshold": models.foreign_answer_threshold,

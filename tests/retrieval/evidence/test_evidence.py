@@ -71,6 +71,7 @@ def models(
     continue_probability: float = 0.5,
     foreign_bias: float = 0.0,
     kind_probability: float = 1.01,
+    nearest_probability: float = 1.01,
 ) -> AnswerModels:
     return AnswerModels(
         model(SENTENCE_FEATURES, sentence),
@@ -78,6 +79,7 @@ def models(
         model(FOREIGN_FEATURES, {}, foreign_bias),
         continue_probability,
         kind_probability,
+        nearest_probability,
         answer_threshold=0.6,
         closest_threshold=0.3,
         foreign_answer_threshold=0.6,
@@ -191,6 +193,33 @@ def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_q
     assert evidence(counting, kind_probability=0.0) == [restated, counted]  # the best's first
     # A question that wants no number, date or name gets nothing added.
     assert evidence("What did the navy send to Velmora and Ostrand?", 0.0) == [restated]
+
+
+def test_the_sentence_nearest_by_vectors_joins_evidence_the_model_chose_otherwise(
+    corpus: FakeCorpus,
+) -> None:
+    statistics = corpus_statistics(corpus.all_sentences())
+    question = "When was she appointed?"
+    vector, hits = corpus.search(question)
+
+    def evidence(nearest_probability: float) -> list[str]:
+        # Scores by position alone, with no follower: the first passage's lead sentence wins,
+        # whatever the question.
+        scoring = models(
+            {"lead": 10.0},
+            {},
+            continue_probability=1.01,
+            nearest_probability=nearest_probability,
+        )
+        found = EvidenceAnswerer(scoring, statistics).answer(
+            english(question), vector, hits, corpus.by_chunk
+        )
+        return [s.text for s in found.sentences]
+
+    lead = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
+    assert evidence(nearest_probability=1.01) == [lead]
+    # The best one's passage first, then the nearest sentence's.
+    assert evidence(nearest_probability=0.0) == [lead, "She was appointed in March."]
 
 
 def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> None:
