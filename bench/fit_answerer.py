@@ -12,11 +12,12 @@ its size. Indexes and retrieval results are kept under --cache between runs.
 The steps: (1) a logistic model of "this sentence holds the answer" over the candidates of the
 answerable tuning questions; (2) for each way of composing the evidence (when the next
 sentence joins, when a sentence with the number, date or name the question wants joins
-evidence that lacks one, and when the sentence nearest by vectors joins), a logistic model of "this evidence answers the question", and the
-threshold with the most declines whose decline precision (the mean over the sets) reaches the
-target; (3) the composition with the best mean tuning accuracy wins; (4) for questions in other
-languages, a logistic model over the vector features alone, fitted on the same tuning
-questions, and its threshold chosen on the tuning half of the questions in other languages.
+evidence that lacks one, and when the sentence nearest by vectors joins), a logistic model of
+"this evidence answers the question", and the threshold with the most declines whose decline
+precision (the mean over the sets) reaches the target; (3) the composition with the best mean
+tuning accuracy wins; (4) for questions in other languages, a logistic model over the vector
+features alone, fitted on the same tuning questions, and its threshold chosen on the tuning
+half of the questions in other languages. The fits over questions weigh each set equally.
 
 Besides both halves it reports checks that nothing is fitted on: each held-out half typed in
 capitals and with one misspelling, the check sets of bench.sets.CHECKS whole, off-topic
@@ -32,6 +33,8 @@ import json
 import pickle
 import re
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,13 +194,23 @@ def untrained_models() -> AnswerModels:
     )
 
 
+def set_weights(set_names: Sequence[str]) -> Vector:
+    """Each question's weight in a fit over questions, from the name of its set: each set
+    counts as much as any other, whatever its size (the mean weight is 1)."""
+    per_set = Counter(set_names)
+    weights = np.asarray([1.0 / per_set[name] for name in set_names])
+    return weights / weights.mean()
+
+
 def fit_sentences(examples: list[Example]) -> LogisticModel:
     """Which candidate holds the answer, over the answerable questions that have one; each
     question counts as much as any other of its set, and each set as much as any other."""
     usable = [e for e in examples if not e.question.unanswerable and e.labels.any()]
-    per_set = {name: sum(1 for e in usable if e.set_name == name) for name in SETS}
     weights = np.concatenate(
-        [np.full(len(e.labels), 1.0 / (len(e.labels) * per_set[e.set_name])) for e in usable]
+        [
+            np.full(len(e.labels), w / len(e.labels))
+            for e, w in zip(usable, set_weights([e.set_name for e in usable]), strict=True)
+        ]
     )
     return fit_logistic(
         SENTENCE_FEATURES,
@@ -336,7 +349,10 @@ def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerMo
             nearest_probability=nearest_probability,
         )
         rows, right = evidence_rows(tune, trial, without)
-        trial = replace(trial, answerability=fit_logistic(ANSWERABILITY_FEATURES, rows, right))
+        answerability = fit_logistic(
+            ANSWERABILITY_FEATURES, rows, right, set_weights([e.set_name for e in tune])
+        )
+        trial = replace(trial, answerability=answerability)
         confidence = confidences(trial, tune, rows)
         threshold = choose_threshold(tune, confidence, right, target)
         score = mean_overall(tune, confidence, right, threshold)
@@ -362,7 +378,10 @@ def fit_foreign(
     usable = [e for e in tune if e.candidates.sentences]
     _, right = evidence_rows(usable, models)
     rows = np.vstack([foreign_row(e.candidates, e.statistics) for e in usable])
-    models = replace(models, foreign_answerability=fit_logistic(FOREIGN_FEATURES, rows, right))
+    foreign = fit_logistic(
+        FOREIGN_FEATURES, rows, right, set_weights([e.set_name for e in usable])
+    )
+    models = replace(models, foreign_answerability=foreign)
     rows, right = evidence_rows(foreign_tune, models)
     confidence = confidences(models, foreign_tune, rows)
     threshold = choose_threshold(foreign_tune, confidence, right, target)
