@@ -161,7 +161,7 @@ class AnswerModels:
         restates the question often beats the one that answers it. The sentence nearest the
         question by its vector alone joins too, when it scores as evidence: on questions
         written without sight of the features, the plain cosine is right about as often as
-        the model, and often on other questions. Each passage's sentences in reading order,
+        the model, and often on different questions. Each passage's sentences in reading order,
         the best one's passage first."""
         chances = 1.0 / (1.0 + np.exp(-scores))
         chosen = [int(np.argmax(scores))]
