@@ -148,22 +148,26 @@ def test_candidate_features_measure_overlap_names_and_the_kind_cue(corpus: FakeC
     assert max(r[column["similarity_gap"]] for r in row.values()) == 0.0
 
 
+def evidence_texts(corpus: FakeCorpus, scoring: AnswerModels, question: str) -> list[str]:
+    """The evidence these models compose for the question, as its sentences' texts."""
+    statistics = corpus_statistics(corpus.all_sentences())
+    vector, hits = corpus.search(question)
+    found = EvidenceAnswerer(scoring, statistics).answer(
+        english(question), vector, hits, corpus.by_chunk
+    )
+    return [s.text for s in found.sentences]
+
+
 def test_the_best_sentence_is_the_evidence_and_its_follower_joins_when_it_scores(
     corpus: FakeCorpus,
 ) -> None:
-    statistics = corpus_statistics(corpus.all_sentences())
-    question = "Who leads the force?"
-    vector, hits = corpus.search(question)
     # Scores by word overlap alone: "Commander Ilse Brandt leads the force." wins, and "She
     # was appointed in March." follows it only when followers are welcome at any score.
-    alone = EvidenceAnswerer(models({"overlap": 10.0}, {}, continue_probability=0.99), statistics)
-    together = EvidenceAnswerer(
-        models({"overlap": 10.0}, {}, continue_probability=0.0), statistics
-    )
-    first = alone.answer(english(question), vector, hits, corpus.by_chunk)
-    both = together.answer(english(question), vector, hits, corpus.by_chunk)
-    assert [s.text for s in first.sentences] == ["Commander Ilse Brandt leads the force."]
-    assert [s.text for s in both.sentences] == [
+    question = "Who leads the force?"
+    alone = models({"overlap": 10.0}, {}, continue_probability=0.99)
+    together = models({"overlap": 10.0}, {}, continue_probability=0.0)
+    assert evidence_texts(corpus, alone, question) == ["Commander Ilse Brandt leads the force."]
+    assert evidence_texts(corpus, together, question) == [
         "Commander Ilse Brandt leads the force.",
         "She was appointed in March.",
     ]
@@ -172,19 +176,13 @@ def test_the_best_sentence_is_the_evidence_and_its_follower_joins_when_it_scores
 def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_question(
     corpus: FakeCorpus,
 ) -> None:
-    statistics = corpus_statistics(corpus.all_sentences())
-
     def evidence(question: str, kind_probability: float) -> list[str]:
         # Scores by word overlap alone, with no follower: the sentence that restates the
         # question wins, and it has no number.
         scoring = models(
             {"overlap": 10.0}, {}, continue_probability=0.99, kind_probability=kind_probability
         )
-        vector, hits = corpus.search(question)
-        found = EvidenceAnswerer(scoring, statistics).answer(
-            english(question), vector, hits, corpus.by_chunk
-        )
-        return [s.text for s in found.sentences]
+        return evidence_texts(corpus, scoring, question)
 
     counting = "How many sailors are in the harbour force the navy sent to Velmora and Ostrand?"
     restated = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
@@ -198,10 +196,6 @@ def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_q
 def test_the_sentence_nearest_by_vectors_joins_evidence_the_model_chose_otherwise(
     corpus: FakeCorpus,
 ) -> None:
-    statistics = corpus_statistics(corpus.all_sentences())
-    question = "When was she appointed?"
-    vector, hits = corpus.search(question)
-
     def evidence(nearest_probability: float) -> list[str]:
         # Scores by position alone, with no follower: the first passage's lead sentence wins,
         # whatever the question.
@@ -211,10 +205,7 @@ def test_the_sentence_nearest_by_vectors_joins_evidence_the_model_chose_otherwis
             continue_probability=1.01,
             nearest_probability=nearest_probability,
         )
-        found = EvidenceAnswerer(scoring, statistics).answer(
-            english(question), vector, hits, corpus.by_chunk
-        )
-        return [s.text for s in found.sentences]
+        return evidence_texts(corpus, scoring, "When was she appointed?")
 
     lead = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
     assert evidence(nearest_probability=1.01) == [lead]
