@@ -4,10 +4,10 @@ language. The last, verify, is `answer.citations`: every quote is checked agains
 
 1. Candidates: every sentence of the retrieved passages, with its features.
 2. Score: a logistic model gives each the chance that it holds the answer.
-3. Compose: the best sentence, and the next one when it scores as part of the answer too;
-   when the question wants a number, date or name that neither has, the likeliest sentence
-   that has one joins them, if it scores as evidence too; and the sentence nearest the
-   question by its vector alone joins, if it scores as evidence too.
+3. Compose: the best sentence, and the sentence nearest the question by its vector alone if
+   it scores as evidence too; each with the next one when that scores as part of the answer
+   too; and when the question wants a number, date or name that none of them has, the
+   likeliest sentence that has one, if it scores as evidence too.
 4. Answerability: a second logistic model gives the chance that this evidence answers the
    question, calibrated on labelled questions; thresholds chosen for a stated decline
    precision split the outcomes into answered, closest passage only, and not covered. A
@@ -155,29 +155,36 @@ class AnswerModels:
         scores: Vector,
         by_chunk: Mapping[str, tuple[IndexedSentence, ...]],
     ) -> tuple[IndexedSentence, ...]:
-        """The best sentence, and the one after it when that one also scores as evidence.
-        When the question wants a number, date or name and neither has one, the likeliest
-        candidate that has one joins too, when it scores as evidence: a sentence that
-        restates the question often beats the one that answers it. The sentence nearest the
-        question by its vector alone joins too, when it scores as evidence: on questions
-        written without sight of the features, the plain cosine is right about as often as
-        the model, and often on different questions. Each passage's sentences in reading order,
-        the best one's passage first."""
+        """The best sentence, and the sentence nearest the question by its vector alone
+        when that one scores as evidence too: on questions written without sight of the
+        features, the plain cosine is right about as often as the model, and often on
+        different questions. Each of the two brings the sentence after it when that one also
+        scores as evidence. When the question wants a number, date or name and none of these
+        has one, the likeliest candidate that has one joins too, when it scores as evidence:
+        a sentence that restates the question often beats the one that answers it. Each
+        passage's sentences in reading order, the best one's passage first."""
         chances = 1.0 / (1.0 + np.exp(-scores))
-        chosen = [int(np.argmax(scores))]
-        _, after = neighbours(candidates.sentences[chosen[0]], by_chunk)
-        follower = next((i for i, s in enumerate(candidates.sentences) if s is after), None)
-        if follower is not None and chances[follower] >= self.continue_probability:
-            chosen.append(follower)
+        best = int(np.argmax(scores))
+        nearest = int(np.argmax(candidates.features[:, _SIMILARITY]))
+        leads = [best]
+        if nearest != best and chances[nearest] >= self.nearest_probability:
+            leads.append(nearest)
+        chosen = list(leads)
+        for lead in leads:
+            _, after = neighbours(candidates.sentences[lead], by_chunk)
+            follower = next((i for i, s in enumerate(candidates.sentences) if s is after), None)
+            if (
+                follower is not None
+                and follower not in chosen
+                and chances[follower] >= self.continue_probability
+            ):
+                chosen.append(follower)
         has_wanted_kind = candidates.features[:, _KIND_CUE] > 0.5
         if has_wanted_kind.any() and not has_wanted_kind[chosen].any():
             having = np.flatnonzero(has_wanted_kind)
             likeliest = int(having[np.argmax(scores[having])])
             if chances[likeliest] >= self.kind_probability:
                 chosen.append(likeliest)
-        nearest = int(np.argmax(candidates.features[:, _SIMILARITY]))
-        if nearest not in chosen and chances[nearest] >= self.nearest_probability:
-            chosen.append(nearest)
         return _in_reading_order([candidates.sentences[i] for i in chosen])
 
     def confidence(self, row: Vector, foreign: bool = False) -> float:

@@ -196,21 +196,29 @@ def test_a_sentence_with_the_number_asked_for_joins_evidence_that_restates_the_q
 def test_the_sentence_nearest_by_vectors_joins_evidence_the_model_chose_otherwise(
     corpus: FakeCorpus,
 ) -> None:
-    def evidence(nearest_probability: float) -> list[str]:
-        # Scores by position alone, with no follower: the first passage's lead sentence wins,
-        # whatever the question.
+    def evidence(nearest_probability: float, continue_probability: float) -> list[str]:
+        # Scores by position alone: the first passage's lead sentence wins, whatever the
+        # question; the nearest by vectors is "Commander Ilse Brandt leads the force."
         scoring = models(
             {"lead": 10.0},
             {},
-            continue_probability=1.01,
+            continue_probability=continue_probability,
             nearest_probability=nearest_probability,
         )
-        return evidence_texts(corpus, scoring, "When was she appointed?")
+        return evidence_texts(corpus, scoring, "Who leads the force?")
 
     lead = "The navy has sent a small harbour force to Velmora and Ostrand this spring."
-    assert evidence(nearest_probability=1.01) == [lead]
+    nearest = "Commander Ilse Brandt leads the force."
+    assert evidence(nearest_probability=1.01, continue_probability=1.01) == [lead]
     # The best one's passage first, then the nearest sentence's.
-    assert evidence(nearest_probability=0.0) == [lead, "She was appointed in March."]
+    assert evidence(nearest_probability=0.0, continue_probability=1.01) == [lead, nearest]
+    # Each brings the sentence after it when followers are welcome at any score.
+    assert evidence(nearest_probability=0.0, continue_probability=0.0) == [
+        lead,
+        "It is the first\ndeployment of its kind since the treaty was signed.",
+        nearest,
+        "She was appointed in March.",
+    ]
 
 
 def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> None:
