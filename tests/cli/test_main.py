@@ -175,9 +175,9 @@ def test_eval_reports_the_seed_numbers(
     assert report["questions"] == len(report["details"]) == 47  # the held-out half
     assert report["citation_validity"] == 1.0
     # Floors a regression must not cross, on the half nothing was fitted on;
-    # docs/evaluation.md has the measured numbers (31 of 38 and 6 of 9).
+    # docs/evaluation.md has the measured numbers (33 of 38 and 6 of 9).
     assert report["hit_at_k"] >= 0.95
-    assert report["answered_correct"] >= 29
+    assert report["answered_correct"] >= 31
     assert report["declined_correct"] >= 5
 
 
