@@ -185,12 +185,12 @@ def untrained_models() -> AnswerModels:
         zero(SENTENCE_FEATURES),
         zero(ANSWERABILITY_FEATURES),
         zero(FOREIGN_FEATURES),
-        0.5,
-        1.01,
-        1.01,
-        0.5,
-        0.25,
-        0.5,
+        continue_probability=0.5,
+        kind_probability=1.01,
+        nearest_probability=1.01,
+        answer_threshold=0.5,
+        closest_threshold=0.25,
+        foreign_answer_threshold=0.5,
     )
 
 
@@ -337,6 +337,7 @@ def choose_threshold(
 
 def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerModels:
     sentence = fit_sentences(tune)
+    weights = set_weights([e.set_name for e in tune])
     best: tuple[float, AnswerModels] | None = None
     for continue_probability, kind_probability, nearest_probability in itertools.product(
         CONTINUE_GRID, KIND_GRID, NEAREST_GRID
@@ -349,9 +350,7 @@ def fit(tune: list[Example], target: float, without: frozenset[str]) -> AnswerMo
             nearest_probability=nearest_probability,
         )
         rows, right = evidence_rows(tune, trial, without)
-        answerability = fit_logistic(
-            ANSWERABILITY_FEATURES, rows, right, set_weights([e.set_name for e in tune])
-        )
+        answerability = fit_logistic(ANSWERABILITY_FEATURES, rows, right, weights)
         trial = replace(trial, answerability=answerability)
         confidence = confidences(trial, tune, rows)
         threshold = choose_threshold(tune, confidence, right, target)
