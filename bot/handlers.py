@@ -104,19 +104,30 @@ async def group_text(update: Update, context: BriefContext) -> None:
     if message is None or message.text is None:
         return
     mention = f"@{context.bot.username}".lower()
-    mentioned = any(
-        text.lower() == mention
-        for text in message.parse_entities([MessageEntity.MENTION]).values()
-    )
+    mentioned = any(text.lower() == mention for text in _mentions(message))
     to_bot = _replies_to_bot(message, context)
     if not (mentioned or to_bot):
         return
     question = message.text
-    for text in message.parse_entities([MessageEntity.MENTION]).values():
+    for text in _mentions(message):
         if text.lower() == mention:
             question = question.replace(text, " ")
     texts = await chat_messages(update, context)
     await _answer(message, question, context, texts, follow_up=to_bot, replying=to_bot)
+
+
+def _mentions(message: Message) -> list[str]:
+    """The texts of the message's mentions. An entity whose UTF-16 offsets cut a character in
+    two (no client sends one; a fuzzed update did) is skipped, not a failed update."""
+    found = []
+    for entity in message.entities:
+        if entity.type != MessageEntity.MENTION:
+            continue
+        try:
+            found.append(message.parse_entity(entity))
+        except UnicodeDecodeError:
+            continue
+    return found
 
 
 def _replies_to_bot(message: Message, context: BriefContext) -> bool:

@@ -103,6 +103,18 @@ async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     assert len(bot.api.calls_of("sendMessage")) == 1
 
 
+async def test_a_mention_that_cuts_an_emoji_in_two_is_skipped(bot: RunningBot) -> None:
+    """Offsets are UTF-16 code units: offset 1 falls inside the emoji's surrogate pair. PTB's
+    parse_entities raised UnicodeDecodeError on it and the update failed (found by
+    test_fuzz_updates.py)."""
+    text = f"\U0001f600 @BriefingBot {QUESTION}"
+    broken = {"type": "mention", "offset": 1, "length": 13}
+    whole = {"type": "mention", "offset": 3, "length": 12}
+    bot.api.group_message(text, entities=[broken, whole])
+    sent = await bot.api.wait_for("sendMessage")
+    assert "2,500" in sent.params["text"]
+
+
 async def test_a_mention_in_a_forum_topic_is_answered_in_that_topic(bot: RunningBot) -> None:
     asking = bot.api.group_message(
         f"Hey @BriefingBot, {QUESTION}", is_forum=True, message_thread_id=77
