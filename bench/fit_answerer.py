@@ -63,7 +63,14 @@ from retrieval.evidence.pipeline import (
     foreign_row,
 )
 from retrieval.index.sentences import corpus_statistics
-from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Reading, SearchHit
+from retrieval.models import (
+    CorpusStatistics,
+    IndexedSentence,
+    LatentTerms,
+    Matrix,
+    Reading,
+    SearchHit,
+)
 from retrieval.reading import QuestionReader, english_words
 
 CONTINUE_GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.01)
@@ -82,7 +89,7 @@ class Retrieved:
 
     statistics: CorpusStatistics
     by_chunk: dict[str, tuple[IndexedSentence, ...]]
-    questions: list[tuple[EvalQuestion, Reading, Matrix, list[SearchHit]]]
+    questions: list[tuple[EvalQuestion, Reading, Matrix, LatentTerms, list[SearchHit]]]
 
 
 @dataclass
@@ -92,6 +99,7 @@ class Example:
     set_name: str
     question: EvalQuestion
     profile: QuestionProfile
+    latent: LatentTerms  # the question's
     candidates: Candidates
     labels: Vector  # per candidate: holds an acceptable answer
     foreign: bool  # written in another language than the corpus's
@@ -126,14 +134,15 @@ def retrieve(
         if saved.exists():
             # A plain tuple: a pickled Retrieved would name this module as run (`__main__`).
             retrieved = Retrieved(*pickle.loads(saved.read_bytes()))  # noqa: S301 (our own file)
-            kept = [(question, read) for question, read, _, _ in retrieved.questions]
+            kept = [(question, read) for question, read, *_ in retrieved.questions]
             if kept == list(zip(questions, reads, strict=True)):
                 return retrieved
         rows = []
         for question, read in zip(questions, reads, strict=True):
+            latent = indexes.embedder.start_question_terms(read.text)
             vector = indexes.embedder.embed_question(read.text)
             hits = live.searcher.search(read.text, vector, settings.top_k)
-            rows.append((question, read, vector, hits))
+            rows.append((question, read, vector, latent.result(), hits))
     finally:
         indexes.close()
     retrieved = Retrieved(corpus_statistics(live.all_sentences()), live.sentences, rows)
@@ -146,7 +155,7 @@ def retrieve(
 def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
     statistics = retrieved.statistics
     examples = []
-    for question, read, vector, hits in retrieved.questions:
+    for question, read, vector, latent, hits in retrieved.questions:
         profile = profile_question(read.text, statistics.idf, statistics.unseen_idf)
         candidates = candidate_features(
             profile, vector, hits, retrieved.by_chunk, statistics.background
@@ -164,6 +173,7 @@ def collect(set_name: str, retrieved: Retrieved) -> list[Example]:
                 set_name,
                 question,
                 profile,
+                latent,
                 candidates,
                 labels,
                 foreign,
@@ -235,7 +245,14 @@ def evidence_rows(
         scores = models.score(candidates, example.foreign)
         evidence = models.compose(candidates, scores, example.by_chunk)
         rows.append(
-            answerability_row(example.profile, candidates, scores, evidence, example.statistics)
+            answerability_row(
+                example.profile,
+                example.latent,
+                candidates,
+                scores,
+                evidence,
+                example.statistics,
+            )
         )
         text = " ".join(s.text for s in evidence)
         answer_any = example.question.answer_any

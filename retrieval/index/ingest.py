@@ -192,14 +192,16 @@ class Ingestor:
                 return self._report(previous, previous, set(), started, changed=False, embedded=0)
             flat = [(passage, doc.text) for doc in documents for passage in passages[doc.doc_id]]
             # Everything in one call, so the progress of "embedding" has one total; cached by
-            # hash. Sentences always (answering picks sentences by their vectors).
-            vectors_by_hash, embedded = self._cache.embed(
+            # hash. Sentences always (answering picks sentences by their vectors), and their
+            # latent terms, so that the first question after a reload does not wait for them.
+            vectors_by_hash, _, embedded = self._cache.embed_sentences(
                 self._embedder,
                 [
                     text
                     for passage, source in flat
                     for text in texts_to_embed(passage, source, self._passage_vectors)
                 ],
+                [text for passage, source in flat for text in sentence_texts(passage, source)],
                 progress,
             )
             if self._passage_vectors == "embedded":

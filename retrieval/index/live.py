@@ -135,8 +135,10 @@ class LiveIndexes:
             for passage in passages
             for index in range(len(passage.sentences))
         ]
-        vectors, _ = self._cache.embed(self._embedder, texts)
-        sentences = index_sentences(passages, vectors)
+        # Both were computed by the ingest that published this version, unless another
+        # process or an older release did: then they are computed here, once.
+        vectors, latent, _ = self._cache.embed_sentences(self._embedder, texts, texts)
+        sentences = index_sentences(passages, vectors, latent)
         searcher = HybridSearcher(
             self._store,
             manifest,

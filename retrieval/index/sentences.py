@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from retrieval.models import CorpusStatistics, IndexedSentence, Matrix, Passage
+from retrieval.models import CorpusStatistics, IndexedSentence, LatentTerms, Matrix, Passage
 from retrieval.sources.documents import sha256
 from retrieval.text import acronym_terms, script, terms, words
 
@@ -23,10 +23,12 @@ def sentence_text(passage: Passage, index: int) -> str:
 
 
 def index_sentences(
-    passages: Sequence[Passage], vectors_by_hash: Mapping[str, Matrix]
+    passages: Sequence[Passage],
+    vectors_by_hash: Mapping[str, Matrix],
+    latent_by_hash: Mapping[str, LatentTerms],
 ) -> dict[str, tuple[IndexedSentence, ...]]:
-    """The passages' sentences by chunk id, with their terms, context and vectors (looked up
-    by the hash of each sentence's text)."""
+    """The passages' sentences by chunk id, with their terms, context, vectors and latent
+    terms (looked up by the hash of each sentence's text)."""
     by_chunk: dict[str, tuple[IndexedSentence, ...]] = {}
     # Every passage of a section has the same context: one set per section, not per passage.
     contexts: dict[tuple[str, str], frozenset[str]] = {}
@@ -44,7 +46,8 @@ def index_sentences(
                 text,
                 frozenset(terms(text) + acronym_terms(text)),
                 context,
-                vectors_by_hash[sha256(text)],
+                vectors_by_hash[digest := sha256(text)],
+                latent_by_hash[digest],
             )
             for position, (span, text) in enumerate(zip(passage.sentences, texts, strict=True))
         )

@@ -25,7 +25,14 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from retrieval.index.embedders import Embedder
 from retrieval.index.sentences import index_sentences, sentence_text
-from retrieval.models import IndexedSentence, Matrix, Passage, SearchHit, SourceDocument
+from retrieval.models import (
+    IndexedSentence,
+    LatentTerms,
+    Matrix,
+    Passage,
+    SearchHit,
+    SourceDocument,
+)
 from retrieval.sources.documents import cut_passages, parse_document, sha256
 from retrieval.text import terms, words
 
@@ -118,11 +125,12 @@ class FakeCorpus:
         )
         vectors = embedder.embed_passages(texts)
         by_hash = {sha256(text): vector for text, vector in zip(texts, vectors, strict=True)}
+        latent = dict(zip(by_hash, embedder.latent_terms(texts), strict=True))
         return cls(
             embedder,
             documents,
             passages,
-            index_sentences(passages, by_hash),
+            index_sentences(passages, by_hash, latent),
             embedder.embed_passages([p.text for p in passages]),
         )
 
@@ -145,6 +153,10 @@ class FakeCorpus:
             for rank, i in enumerate(order, start=1)
         ]
         return vector, hits
+
+    def question_terms(self, question: str) -> LatentTerms:
+        """The question's latent terms, as the answer service has them with its vector."""
+        return self.embedder.latent_terms([question])[0]
 
     def candidates(self, hits: list[SearchHit]) -> list[IndexedSentence]:
         """The hits' sentences, hit by hit: what the answer service gives the answerer."""

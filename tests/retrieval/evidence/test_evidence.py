@@ -153,7 +153,7 @@ def evidence_texts(corpus: FakeCorpus, scoring: AnswerModels, question: str) -> 
     statistics = corpus_statistics(corpus.all_sentences())
     vector, hits = corpus.search(question)
     found = EvidenceAnswerer(scoring, statistics).answer(
-        english(question), vector, hits, corpus.by_chunk
+        english(question), vector, corpus.question_terms(question), hits, corpus.by_chunk
     )
     return [s.text for s in found.sentences]
 
@@ -225,20 +225,20 @@ def test_confidence_picks_the_outcome_by_the_thresholds(corpus: FakeCorpus) -> N
     statistics = corpus_statistics(corpus.all_sentences())
     question = "How many sailors are stationed in Ostrand?"
     vector, hits = corpus.search(question)
-    by_chunk = corpus.by_chunk
+    terms, by_chunk = corpus.question_terms(question), corpus.by_chunk
     # Ostrand is named in the corpus but not next to the number: a model that counts the
     # missing name against the evidence says the documents don't say this exactly.
     scoring = {"overlap": 5.0, "kind_cue": 5.0}
     sure = EvidenceAnswerer(models(scoring, {}, bias=5.0), statistics)
     doubtful = EvidenceAnswerer(models(scoring, {"named_missing": -20.0}, bias=1.0), statistics)
     hopeless = EvidenceAnswerer(models(scoring, {}, bias=-5.0), statistics)
-    assert sure.answer(english(question), vector, hits, by_chunk).outcome is Outcome.ANSWERED
-    evidence = doubtful.answer(english(question), vector, hits, by_chunk)
+    answered = sure.answer(english(question), vector, terms, hits, by_chunk)
+    assert answered.outcome is Outcome.ANSWERED
+    evidence = doubtful.answer(english(question), vector, terms, hits, by_chunk)
     assert "900 sailors" in evidence.sentences[0].text
     assert evidence.outcome is not Outcome.ANSWERED
-    assert (
-        hopeless.answer(english(question), vector, hits, by_chunk).outcome is Outcome.NOT_COVERED
-    )
+    unanswered = hopeless.answer(english(question), vector, terms, hits, by_chunk)
+    assert unanswered.outcome is Outcome.NOT_COVERED
 
 
 def test_nothing_retrieved_is_not_covered(corpus: FakeCorpus) -> None:
@@ -246,7 +246,8 @@ def test_nothing_retrieved_is_not_covered(corpus: FakeCorpus) -> None:
         models({}, {}, bias=10.0), corpus_statistics(corpus.all_sentences())
     )
     vector, _ = corpus.search("anything")
-    evidence = answerer.answer(english("anything"), vector, [], corpus.by_chunk)
+    terms = corpus.question_terms("anything")
+    evidence = answerer.answer(english("anything"), vector, terms, [], corpus.by_chunk)
     assert evidence.outcome is Outcome.NOT_COVERED
     assert evidence.sentences == ()
 
@@ -264,7 +265,11 @@ def test_a_question_in_another_language_is_judged_by_its_vector_alone(
     ]:
         vector, hits = corpus.search(question)
         evidence = split.answer(
-            Reading(question, in_corpus_language), vector, hits, corpus.by_chunk
+            Reading(question, in_corpus_language),
+            vector,
+            corpus.question_terms(question),
+            hits,
+            corpus.by_chunk,
         )
         assert evidence.outcome is outcome
 
@@ -303,7 +308,8 @@ def _answerability(
     scoring = answerer._models  # noqa: SLF001 (the models the answerer was built with)
     scores = scoring.score(candidates)
     evidence = scoring.compose(candidates, scores, corpus.by_chunk)
-    row = answerability_row(profile, candidates, scores, evidence, statistics)
+    terms = corpus.question_terms(question)
+    row = answerability_row(profile, terms, candidates, scores, evidence, statistics)
     return dict(zip(ANSWERABILITY_FEATURES, row.tolist(), strict=True))
 
 
@@ -356,3 +362,14 @@ def test_a_substituted_word_is_framed_like_a_different_word_of_the_evidence() ->
     # The same words in another form, or a new word framed by nothing the evidence has.
     assert not has_substituted_word("Are two finite graphs isomorphic?", evidence)
     assert not has_substituted_word("Which finite graph is largest?", evidence)
+
+
+def test_the_latent_terms_measure_how_much_of_the_question_the_evidence_has(
+    corpus: FakeCorpus,
+) -> None:
+    # The fake embedder's latent terms are the stemmed words, each of weight 1.
+    covered = _answerability(corpus, "Who leads the force?")
+    half = _answerability(corpus, "Who leads the marmalade guild?")
+    assert covered["latent_coverage"] == pytest.approx(1.0)
+    assert covered["latent_cosine"] > half["latent_cosine"] > 0.0
+    assert 0.0 < half["latent_coverage"] <= 1 / 3 + 1e-9  # "lead" of "lead marmalad guild"

@@ -123,7 +123,9 @@ def test_passages_of_one_section_share_one_context_set() -> None:
         _passage("3", "Harlow bridge", "Costs", "The council paid."),
     ]
     vectors = {sha256(p.text): np.ones(4, dtype=np.float32) for p in passages}
-    by_chunk = index_sentences(passages, vectors)
+    texts = [p.text for p in passages]
+    latent = dict(zip(vectors, FakeEmbedder().latent_terms(texts), strict=True))
+    by_chunk = index_sentences(passages, vectors, latent)
     first, second, other = (by_chunk[chunk][0].context_terms for chunk in ("1", "2", "3"))
     assert first is second
     assert first == frozenset(terms("Harlow bridge Repairs"))
