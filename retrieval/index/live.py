@@ -135,8 +135,8 @@ class LiveIndexes:
             for passage in passages
             for index in range(len(passage.sentences))
         ]
-        # Both were computed by the ingest that published this version, unless another
-        # process or an older release did: then they are computed here, once.
+        # The ingest that published this version computed both, unless it ran in another
+        # process or an older release (no latent terms): then they are computed here, once.
         vectors, latent, _ = self._cache.embed_sentences(self._embedder, texts, texts)
         sentences = index_sentences(passages, vectors, latent)
         searcher = HybridSearcher(
