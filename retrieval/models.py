@@ -205,23 +205,28 @@ class LatentTerms:
         np.maximum.at(weights, where, np.concatenate([p.weights for p in parts]))
         return cls(ids, weights)
 
+    def _shared(
+        self, other: LatentTerms
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """The weights of the terms both have: these terms', and `other`'s, in one order."""
+        found = np.isin(self.ids, other.ids, assume_unique=True)
+        return self.weights[found], other.weights[np.searchsorted(other.ids, self.ids[found])]
+
     def covered_by(self, other: LatentTerms) -> float:
         """The share of these terms' weight that `other` has too (each term at the weaker of
         the two); 0 when there are none."""
         total = float(self.weights.sum())
         if not total:
             return 0.0
-        found = np.isin(self.ids, other.ids, assume_unique=True)
-        theirs = other.weights[np.searchsorted(other.ids, self.ids[found])]
-        return float(np.minimum(self.weights[found], theirs).sum()) / total
+        mine, theirs = self._shared(other)
+        return float(np.minimum(mine, theirs).sum()) / total
 
     def cosine(self, other: LatentTerms) -> float:
         norms = float(np.linalg.norm(self.weights) * np.linalg.norm(other.weights))
         if not norms:
             return 0.0
-        found = np.isin(self.ids, other.ids, assume_unique=True)
-        theirs = other.weights[np.searchsorted(other.ids, self.ids[found])]
-        return float(self.weights[found] @ theirs) / norms
+        mine, theirs = self._shared(other)
+        return float(mine @ theirs) / norms
 
 
 @dataclass(frozen=True, slots=True)

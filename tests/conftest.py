@@ -24,12 +24,17 @@ SEED = REPO / "seeds" / "000_a4b66e995d028465.txt"
 SEED_QUESTIONS = Path(__file__).parent / "data" / "seed_questions.jsonl"
 
 
+def clear_settings_environment(patch: pytest.MonkeyPatch) -> None:
+    """Unset every variable a setting, a client or a tracer could read."""
+    for name in list(os.environ):
+        if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_")):
+            patch.delenv(name)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's settings, .env or index."""
-    for name in list(os.environ):
-        if name.startswith(("BRIEFBOT_", "TELEGRAM_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_")):
-            monkeypatch.delenv(name)
+    clear_settings_environment(monkeypatch)
     # Opt in to PTB's timedelta retry_after, as `briefbot bot` does, or reading it warns
     # (testing notes, P11).
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
@@ -61,9 +66,7 @@ def seed_latent_terms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seed_dir.mkdir()
     shutil.copyfile(SEED, seed_dir / SEED.name)
     with pytest.MonkeyPatch.context() as patch:  # session scope: before isolated_environment
-        for name in list(os.environ):
-            if name.startswith(("BRIEFBOT_", "OPENAI_")):
-                patch.delenv(name)
+        clear_settings_environment(patch)
         patch.chdir(directory)
         base = open_knowledge_base(load_settings(sources_dir=seed_dir, data_dir=directory))
         base.ingest()

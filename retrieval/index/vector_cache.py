@@ -140,16 +140,17 @@ class VectorCache(SqliteStore):
             report(offset + len(keys))
         return write_error
 
-    def _select(self, table: str, identity: str, keys: list[str]) -> list[tuple[Any, ...]]:
-        """The rows of `table` for these text hashes: (text_hash, its blobs...)."""
+    def _select(
+        self, table: str, columns: str, identity: str, keys: list[str]
+    ) -> list[tuple[Any, ...]]:
+        """`columns` of `table` for these text hashes (the hash first)."""
         found: list[tuple[Any, ...]] = []
         with self._lock:
             for offset in range(0, len(keys), 500):
                 batch = keys[offset : offset + 500]
                 placeholders = ",".join("?" * len(batch))
-                columns = "text_hash, vector" if table == "vectors" else "text_hash, ids, weights"
                 found += self._connection.execute(
-                    f"SELECT {columns} FROM {table} WHERE embedder = ? AND text_hash IN ({placeholders})",  # noqa: S608,E501 (our names and placeholders only)
+                    f"SELECT text_hash, {columns} FROM {table} WHERE embedder = ? AND text_hash IN ({placeholders})",  # noqa: S608,E501 (our names and placeholders only)
                     [identity, *batch],
                 ).fetchall()
         return found
@@ -157,11 +158,11 @@ class VectorCache(SqliteStore):
     def _lookup_vectors(self, identity: str, keys: list[str]) -> dict[str, Matrix]:
         return {
             key: np.frombuffer(blob, dtype=np.float32)
-            for key, blob in self._select("vectors", identity, keys)
+            for key, blob in self._select("vectors", "vector", identity, keys)
         }
 
     def _lookup_latent(self, identity: str, keys: list[str]) -> dict[str, LatentTerms]:
         return {
             key: LatentTerms(np.frombuffer(ids, dtype=np.int64), np.frombuffer(w, np.float32))
-            for key, ids, w in self._select("latent_terms", identity, keys)
+            for key, ids, w in self._select("latent_terms", "ids, weights", identity, keys)
         }
