@@ -30,7 +30,10 @@ SMALL_TALK = REPO / "tests/data/small_talk.jsonl"
 # each is reported whole, beside the held-out half of the set it shares sources with. Batch C
 # was written on 2026-12-07 to measure the step of that day; batch D on 2026-12-08, read first
 # on the step that came out of that day's change; batch E on 2026-12-08 too, read first on the
-# step with latent terms, beside the step before them. (Batch A joined the dev sets on
+# step with latent terms, beside the step before them. Batch F, also on 2026-12-08, lost a
+# third of its questions before it was read: each that shares half its words with a question
+# already written (the writers had found the same facts); it was read first on a sentence
+# model fitted per question, beside the step as it was. (Batch A joined the dev sets on
 # 2026-12-07, after it had been read question by question; batch B on 2026-12-08, after it
 # had been read as totals while choosing changes.)
 CHECKS: dict[str, dict[str, Path]] = {  # the dev set whose sources they ask about: the files
@@ -38,10 +41,12 @@ CHECKS: dict[str, dict[str, Path]] = {  # the dev set whose sources they ask abo
         "check C": REPO / "tests/data/seed_questions_check_c.jsonl",
         "check D": REPO / "tests/data/seed_questions_check_d.jsonl",
         "check E": REPO / "tests/data/seed_questions_check_e.jsonl",
+        "check F": REPO / "tests/data/seed_questions_check_f.jsonl",
     },
     "news": {
         "check C": REPO / "bench/news_questions_check_c.jsonl",
         "check D": REPO / "bench/news_questions_check_d.jsonl",
         "check E": REPO / "bench/news_questions_check_e.jsonl",
+        "check F": REPO / "bench/news_questions_check_f.jsonl",
     },
 }
