@@ -51,6 +51,8 @@ def test_no_question_is_in_two_files_of_the_same_sources() -> None:
     """A question in a dev set and a check as well would be fitted on and counted as unseen."""
     seen: dict[tuple[str, str], str] = {}
     for name, path in QUESTION_FILES:
+        if not path.is_file():  # SQuAD's questions are read in place, beside its article
+            continue
         for question in load_questions(path):
             key = (name, " ".join(question.question.lower().split()))
             assert seen.setdefault(key, path.name) == path.name, (
