@@ -139,8 +139,7 @@ def retrieve(
                 return retrieved
         rows = []
         for question, read in zip(questions, reads, strict=True):
-            latent = indexes.embedder.start_question_terms(read.text)
-            vector = indexes.embedder.embed_question(read.text)
+            vector, latent = indexes.embedder.embed_question_and_terms(read.text)
             hits = live.searcher.search(read.text, vector, settings.top_k)
             rows.append((question, read, vector, latent.result(), hits))
     finally:

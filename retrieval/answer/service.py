@@ -197,8 +197,7 @@ class AnswerService:
         # THE WHO SAY?").
         live = self._indexes.current()
         reading = self._reader.read(standalone, live.statistics)
-        latent = self._embedder.start_question_terms(reading.text)
-        vector = self._embedder.embed_question(reading.text)
+        vector, latent = self._embedder.embed_question_and_terms(reading.text)
         hits = live.searcher.search(reading.text, vector, k or self._settings.top_k)
         evidence = EvidenceAnswerer(self._models, live.statistics).answer(
             reading, vector, latent.result(), hits, live.sentences

